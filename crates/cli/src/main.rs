@@ -1,0 +1,54 @@
+//! `dronewatch`: the command-line entry point.
+
+mod replay;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "dronewatch", version, about = "Open counter-drone awareness: detect, track, identify, alert, record.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Track a recorded scenario (benchmark format) and write tracks.jsonl.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Scenario folder with sensors.json and detections.jsonl.
+    #[arg(long)]
+    pub scenario: PathBuf,
+    /// Where to write tracks.jsonl.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Skip malformed detection lines (counted and reported) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
+    /// Stop after this scenario time [s].
+    #[arg(long)]
+    pub until: Option<f64>,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => replay::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

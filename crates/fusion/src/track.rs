@@ -1,0 +1,78 @@
+//! A track inside the tracker: its IMM estimate, lifecycle counters and identity.
+
+use dronewatch_model::{SensorId, SensorKind, TrackId};
+
+use crate::imm::ImmState;
+use crate::linalg::{Mat6, Vec6};
+
+/// How a track was started; decides what it needs to be confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Radar,
+    RemoteId,
+    /// Triangulated bearings or a person's sighting: not localised by itself.
+    Passive,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrackState {
+    /// Assigned at confirmation, so tentative tracks that die never use up an id.
+    pub id: Option<TrackId>,
+    pub origin: Origin,
+    pub imm: ImmState,
+    /// Time of `imm`, seconds since the tracker epoch.
+    pub t_s: f64,
+    /// Combined estimate at `t_s`, cached for gating.
+    pub x: Vec6,
+    pub p: Mat6,
+    pub created_s: f64,
+    pub last_update_s: f64,
+    /// Updates by sensors that measure range or position (radar, Remote ID).
+    pub position_hits: u32,
+    pub updates: u64,
+    pub serial: Option<String>,
+    /// Sensors that updated the track, sorted and unique.
+    pub sensors: Vec<SensorId>,
+    pub deleted: bool,
+}
+
+impl TrackState {
+    pub fn new(origin: Origin, imm: ImmState, t_s: f64, sensor: &SensorId) -> Self {
+        let (x, p) = imm.combined();
+        Self {
+            id: None,
+            origin,
+            imm,
+            t_s,
+            x,
+            p,
+            created_s: t_s,
+            last_update_s: t_s,
+            position_hits: u32::from(origin != Origin::Passive),
+            updates: 1,
+            serial: None,
+            sensors: vec![sensor.clone()],
+            deleted: false,
+        }
+    }
+
+    pub fn is_confirmed(&self) -> bool {
+        self.id.is_some()
+    }
+
+    pub fn note_sensor(&mut self, sensor: &SensorId, kind: SensorKind, t_s: f64) {
+        if let Err(at) = self.sensors.binary_search(sensor) {
+            self.sensors.insert(at, sensor.clone());
+        }
+        if matches!(kind, SensorKind::Radar | SensorKind::RemoteId) {
+            self.position_hits += 1;
+        }
+        self.updates += 1;
+        self.last_update_s = t_s;
+    }
+
+    /// Horizontal position standard deviation (square root of the larger eigenvalue bound).
+    pub fn sigma_h_m(&self) -> f64 {
+        (self.p[(0, 0)] + self.p[(1, 1)]).sqrt()
+    }
+}

@@ -1,0 +1,622 @@
+//! The tracker: a reorder buffer in front of a scan-by-scan gate → associate → update →
+//! initiate → maintain loop. Deterministic: observations are processed in
+//! `(time, sensor, arrival)` order, tracks live in a `Vec` in creation order, and no hash
+//! map is ever iterated.
+
+use std::collections::{BTreeMap, HashMap};
+
+use dronewatch_geo::EnuFrame;
+use dronewatch_model::{
+    Lla, Observation, SensorId, TimeNs, Track, TrackId, TrackIdentity, TrackStatus,
+};
+
+use crate::assoc::{self, Candidate};
+use crate::config::TrackerConfig;
+use crate::ekf;
+use crate::initiate::{self, PooledBearing};
+use crate::linalg::{Mat6, Vec3, Vec6};
+use crate::measurement::{Meas, MeasError, MeasKind, wrap_pi};
+use crate::sensors::{SensorParams, SensorTable};
+use crate::track::{Origin, TrackState};
+
+/// Why an observation was not accepted. The tracker's state is unchanged by a rejection.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IngestError {
+    #[error("observation {id}: {source}")]
+    Invalid { id: u64, source: MeasError },
+    #[error(
+        "observation {id} at {t_s:.3} s arrived after time {watermark_s:.3} s was processed; \
+         raise the reorder lag to accept it"
+    )]
+    TooLate { id: u64, t_s: f64, watermark_s: f64 },
+}
+
+/// Counters of what the tracker did, for logs and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackerStats {
+    pub observations: u64,
+    pub rejected_invalid: u64,
+    pub rejected_late: u64,
+    pub reordered: u64,
+    pub associated: u64,
+    pub tracks_started: u64,
+    pub tracks_confirmed: u64,
+    pub tracks_deleted: u64,
+    pub tracks_merged: u64,
+    pub triangulations: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    meas: Meas,
+    serial: Option<String>,
+}
+
+/// The fusion tracker. Feed it observations with [`Tracker::ingest`], move time forward
+/// with [`Tracker::advance_to`], read tracks with [`Tracker::tracks_at`].
+#[derive(Debug)]
+pub struct Tracker {
+    cfg: TrackerConfig,
+    frame: EnuFrame,
+    epoch: TimeNs,
+    sensors: SensorTable,
+    /// Sensor ids seen, interned to indices for the bearing pool.
+    sensor_index: BTreeMap<SensorId, usize>,
+    tracks: Vec<TrackState>,
+    serials: BTreeMap<String, usize>,
+    next_track_id: u64,
+    pending: BTreeMap<(TimeNs, SensorId, u64), Pending>,
+    arrivals: u64,
+    latest_arrival: Option<TimeNs>,
+    watermark: Option<TimeNs>,
+    bearing_pool: Vec<PooledBearing>,
+    stats: TrackerStats,
+}
+
+impl Tracker {
+    /// A tracker working in the ENU frame at `origin`, with time counted from `epoch`.
+    pub fn new(
+        cfg: TrackerConfig,
+        origin: Lla,
+        epoch: TimeNs,
+        sensors: &[dronewatch_model::Sensor],
+    ) -> Self {
+        Self {
+            sensors: SensorTable::new(sensors, cfg.default_pd),
+            cfg,
+            frame: EnuFrame::new(origin),
+            epoch,
+            sensor_index: BTreeMap::new(),
+            tracks: Vec::new(),
+            serials: BTreeMap::new(),
+            next_track_id: 1,
+            pending: BTreeMap::new(),
+            arrivals: 0,
+            latest_arrival: None,
+            watermark: None,
+            bearing_pool: Vec::new(),
+            stats: TrackerStats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &TrackerConfig {
+        &self.cfg
+    }
+
+    pub fn frame(&self) -> &EnuFrame {
+        &self.frame
+    }
+
+    pub fn stats(&self) -> &TrackerStats {
+        &self.stats
+    }
+
+    /// Accepts an observation into the reorder buffer. It is used at the next
+    /// [`advance_to`](Self::advance_to) that reaches its time.
+    pub fn ingest(&mut self, obs: Observation) -> Result<(), IngestError> {
+        self.stats.observations += 1;
+        if let Some(w) = self.watermark.filter(|w| obs.t <= *w) {
+            self.stats.rejected_late += 1;
+            return Err(IngestError::TooLate {
+                id: obs.id.0,
+                t_s: obs.t.secs_since(self.epoch),
+                watermark_s: w.secs_since(self.epoch),
+            });
+        }
+        let meas = Meas::from_observation(&obs, &self.frame).map_err(|source| {
+            self.stats.rejected_invalid += 1;
+            IngestError::Invalid { id: obs.id.0, source }
+        })?;
+        if self.latest_arrival.is_some_and(|l| obs.t < l) {
+            self.stats.reordered += 1;
+        }
+        self.latest_arrival = Some(self.latest_arrival.map_or(obs.t, |l| l.max(obs.t)));
+        self.arrivals += 1;
+        let serial = obs.identity.remote_id_serial;
+        self.pending.insert((obs.t, obs.sensor_id, self.arrivals), Pending { meas, serial });
+        Ok(())
+    }
+
+    /// For a live feed: processes everything older than the newest arrival minus the
+    /// reorder lag, so observations out of order by less than the lag are still used.
+    pub fn advance_with_lag(&mut self) {
+        if let Some(latest) = self.latest_arrival {
+            self.advance_to(latest.plus_secs(-self.cfg.reorder_lag_s));
+        }
+    }
+
+    /// Processes every buffered observation with time ≤ `t`, in time order, scan by scan.
+    pub fn advance_to(&mut self, t: TimeNs) {
+        while let Some(entry) = self.pending.first_entry() {
+            let (time, sensor) = (entry.key().0, entry.key().1.clone());
+            if time > t {
+                break;
+            }
+            let mut scan = Vec::new();
+            while let Some(e) = self.pending.first_entry() {
+                if e.key().0 != time || e.key().1 != sensor {
+                    break;
+                }
+                scan.push(e.remove());
+            }
+            self.process_scan(time, &sensor, scan);
+        }
+        if self.watermark.is_none_or(|w| t > w) {
+            self.watermark = Some(t);
+            self.maintain(t.secs_since(self.epoch));
+        }
+    }
+
+    fn process_scan(&mut self, time: TimeNs, sensor: &SensorId, scan: Vec<Pending>) {
+        let t_s = time.secs_since(self.epoch);
+        let Some(kind) = scan.first().map(|p| p.meas.sensor_kind) else {
+            return;
+        };
+        let params = self.sensors.get(sensor, kind);
+        let next = self.sensor_index.len();
+        let sensor_ix = *self.sensor_index.entry(sensor.clone()).or_insert(next);
+        let mut radar_like = Vec::new();
+        let mut bearings = Vec::new();
+        for p in scan {
+            match p.meas.kind {
+                MeasKind::Position => self.process_position(t_s, sensor, params, p),
+                MeasKind::RangeAzEl => radar_like.push(p.meas),
+                MeasKind::Bearing | MeasKind::AzEl => bearings.push(p.meas),
+                MeasKind::BearingDistance => self.process_sighting(t_s, sensor, params, p.meas),
+            }
+        }
+        if !radar_like.is_empty() {
+            self.process_radar(t_s, sensor, params, radar_like);
+        }
+        if !bearings.is_empty() {
+            self.process_bearings(t_s, sensor, sensor_ix, params, bearings);
+        }
+    }
+
+    /// Gating prediction of a track: its combined estimate moved on by the manoeuvre model,
+    /// which is cheap and errs on the wide side.
+    fn gating_state(&self, track: &TrackState, t_s: f64) -> (Vec6, Mat6) {
+        self.cfg.imm.models[1].predict(&track.x, &track.p, t_s - track.t_s)
+    }
+
+    fn candidate(
+        &self,
+        x: &Vec6,
+        p: &Mat6,
+        meas: &Meas,
+        params: SensorParams,
+    ) -> Option<(f64, f64)> {
+        let inn = ekf::innovation(x, p, meas)?;
+        let gate = self.cfg.gate_chi2[meas.kind.dim() - 1];
+        (inn.d2 <= gate).then(|| {
+            let cost = inn.neg_log_likelihood() + params.clutter_density.ln() - params.pd.ln();
+            (cost, inn.d2)
+        })
+    }
+
+    fn miss_cost(params: SensorParams) -> f64 {
+        -(1.0 - params.pd).max(1e-6).ln()
+    }
+
+    fn update_track(&mut self, ti: usize, t_s: f64, meas: &Meas, sensor: &SensorId) {
+        let cfg = &self.cfg;
+        let track = &mut self.tracks[ti];
+        let mut imm = track.imm.predict(&cfg.imm, t_s - track.t_s);
+        if imm.update(meas).is_none() {
+            return;
+        }
+        track.imm = imm;
+        track.t_s = t_s;
+        (track.x, track.p) = track.imm.combined();
+        track.note_sensor(sensor, meas.sensor_kind, t_s);
+        self.stats.associated += 1;
+        self.try_confirm(ti);
+    }
+
+    fn try_confirm(&mut self, ti: usize) {
+        let cfg = &self.cfg;
+        let track = &self.tracks[ti];
+        if track.is_confirmed() {
+            return;
+        }
+        let ready = match track.origin {
+            Origin::Radar => track.position_hits >= cfg.confirm_hits,
+            Origin::RemoteId => track.position_hits >= cfg.confirm_hits_remote_id,
+            Origin::Passive => {
+                track.position_hits >= cfg.confirm_hits
+                    || (track.updates >= u64::from(cfg.confirm_hits_passive)
+                        && track.sensors.len() >= 2
+                        && track.sigma_h_m() < 100.0)
+            }
+        };
+        if ready {
+            self.tracks[ti].id = Some(TrackId(self.next_track_id));
+            self.next_track_id += 1;
+            self.stats.tracks_confirmed += 1;
+        }
+    }
+
+    fn start_track(
+        &mut self,
+        origin: Origin,
+        pos: Vec3,
+        cov: crate::linalg::Mat3,
+        t_s: f64,
+        sensor: &SensorId,
+    ) -> usize {
+        let imm = initiate::state_at(pos, cov, &self.cfg);
+        self.tracks.push(TrackState::new(origin, imm, t_s, sensor));
+        self.stats.tracks_started += 1;
+        self.tracks.len() - 1
+    }
+
+    fn process_radar(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, plots: Vec<Meas>) {
+        // Plots in Cartesian, binned on a horizontal grid for a cheap first gate.
+        const CELL_M: f64 = 250.0;
+        let points: Vec<Vec3> = plots
+            .iter()
+            .map(|m| initiate::point_of(m, &self.cfg).map_or(m.sensor_enu, |(p, _)| p))
+            .collect();
+        let cell = |e: f64, n: f64| ((e / CELL_M).floor() as i64, (n / CELL_M).floor() as i64);
+        let mut grid: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
+        for (j, p) in points.iter().enumerate() {
+            grid.entry(cell(p[0], p[1])).or_default().push(j);
+        }
+        let sensor_enu = plots[0].sensor_enu;
+        let (sigma_r, sigma_az) = (plots[0].sigma[0], plots[0].sigma[1]);
+        let mut cands = Vec::new();
+        let mut best_d2 = vec![f64::INFINITY; plots.len()];
+        for (ti, track) in self.tracks.iter().enumerate() {
+            if track.deleted {
+                continue;
+            }
+            let (x, p) = self.gating_state(track, t_s);
+            let rho = ((x[0] - sensor_enu[0]).powi(2) + (x[1] - sensor_enu[1]).powi(2)).sqrt();
+            let spread = (p[(0, 0)] + p[(1, 1)] + sigma_r * sigma_r + (rho * sigma_az).powi(2))
+                .sqrt();
+            let radius = 4.0 * spread + 20.0;
+            let (c0, c1) = (cell(x[0] - radius, x[1] - radius), cell(x[0] + radius, x[1] + radius));
+            for ce in c0.0..=c1.0 {
+                for cn in c0.1..=c1.1 {
+                    let Some(js) = grid.get(&(ce, cn)) else { continue };
+                    for &j in js {
+                        let q = points[j];
+                        if (q[0] - x[0]).powi(2) + (q[1] - x[1]).powi(2) > radius * radius {
+                            continue;
+                        }
+                        if let Some((cost, d2)) = self.candidate(&x, &p, &plots[j], params) {
+                            cands.push(Candidate { track: ti, meas: j, cost });
+                            if track.is_confirmed() {
+                                best_d2[j] = best_d2[j].min(d2);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let miss = Self::miss_cost(params);
+        let pairs = assoc::assign(&cands, |_| miss);
+        let mut used = vec![false; plots.len()];
+        for &(ti, j) in &pairs {
+            used[j] = true;
+            self.update_track(ti, t_s, &plots[j], sensor);
+        }
+        for (j, m) in plots.iter().enumerate() {
+            // A plot close to a confirmed track that lost the assignment is most likely a
+            // second return of that target, not a new one.
+            if used[j] || best_d2[j] < 9.0 {
+                continue;
+            }
+            if let Some((pos, cov)) = initiate::point_of(m, &self.cfg) {
+                self.start_track(Origin::Radar, pos, cov, t_s, sensor);
+            }
+        }
+    }
+
+    fn process_position(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, p: Pending) {
+        let meas = p.meas;
+        // The serial is a strong key: the report goes to the track that carries it.
+        if let Some(&ti) = p.serial.as_ref().and_then(|s| self.serials.get(s)) {
+            if !self.tracks[ti].deleted {
+                let (x, pc) = self.gating_state(&self.tracks[ti], t_s);
+                let consistent = ekf::innovation(&x, &pc, &meas).is_some_and(|i| i.d2 < 100.0);
+                if consistent {
+                    self.update_track(ti, t_s, &meas, sensor);
+                } else {
+                    // The broadcast says the track went astray: restart its state there.
+                    if let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) {
+                        let track = &mut self.tracks[ti];
+                        track.imm = initiate::state_at(pos, cov, &self.cfg);
+                        track.t_s = t_s;
+                        (track.x, track.p) = track.imm.combined();
+                        track.note_sensor(sensor, meas.sensor_kind, t_s);
+                    }
+                }
+                return;
+            }
+        }
+        // Unknown serial (or none): the best gated track that has no serial yet.
+        let mut best: Option<(f64, usize)> = None;
+        for (ti, track) in self.tracks.iter().enumerate() {
+            if track.deleted || (p.serial.is_some() && track.serial.is_some()) {
+                continue;
+            }
+            let (x, pc) = self.gating_state(track, t_s);
+            let d = (x[0] - meas.z[0]).powi(2) + (x[1] - meas.z[1]).powi(2);
+            if d > (5.0 * (pc[(0, 0)] + pc[(1, 1)] + meas.sigma[0].powi(2)).sqrt() + 50.0).powi(2) {
+                continue;
+            }
+            if let Some((cost, _)) = self.candidate(&x, &pc, &meas, params) {
+                // Prefer confirmed tracks: a tentative one may be clutter that drifted near.
+                let cost = if track.is_confirmed() { cost } else { cost + 5.0 };
+                if best.is_none_or(|(c, _)| cost < c) {
+                    best = Some((cost, ti));
+                }
+            }
+        }
+        let ti = match best {
+            Some((_, ti)) => {
+                self.update_track(ti, t_s, &meas, sensor);
+                ti
+            }
+            None => {
+                let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) else { return };
+                self.start_track(Origin::RemoteId, pos, cov, t_s, sensor)
+            }
+        };
+        if let Some(serial) = p.serial {
+            self.tracks[ti].serial = Some(serial.clone());
+            self.serials.insert(serial, ti);
+            self.try_confirm(ti);
+        }
+    }
+
+    fn process_bearings(
+        &mut self,
+        t_s: f64,
+        sensor: &SensorId,
+        sensor_ix: usize,
+        params: SensorParams,
+        bearings: Vec<Meas>,
+    ) {
+        let s = bearings[0].sensor_enu;
+        let sigma_az = bearings[0].sigma[0];
+        let mut cands = Vec::new();
+        let mut best_d2 = vec![f64::INFINITY; bearings.len()];
+        for (ti, track) in self.tracks.iter().enumerate() {
+            // Bearings only refine tracks that exist for sure, or were started by bearings.
+            if track.deleted || !(track.is_confirmed() || track.origin == Origin::Passive) {
+                continue;
+            }
+            let (x, p) = self.gating_state(track, t_s);
+            let (de, dn) = (x[0] - s[0], x[1] - s[1]);
+            let rho = (de * de + dn * dn).sqrt().max(1.0);
+            let az = de.atan2(dn);
+            let window = 5.0 * sigma_az + 4.0 * (p[(0, 0)] + p[(1, 1)]).sqrt() / rho + 0.02;
+            for (j, m) in bearings.iter().enumerate() {
+                if wrap_pi(m.z[0] - az).abs() > window {
+                    continue;
+                }
+                if let Some((cost, d2)) = self.candidate(&x, &p, m, params) {
+                    cands.push(Candidate { track: ti, meas: j, cost });
+                    best_d2[j] = best_d2[j].min(d2);
+                }
+            }
+        }
+        let miss = Self::miss_cost(params);
+        let pairs = assoc::assign(&cands, |_| miss);
+        let mut used = vec![false; bearings.len()];
+        for &(ti, j) in &pairs {
+            used[j] = true;
+            self.update_track(ti, t_s, &bearings[j], sensor);
+        }
+        self.bearing_pool.retain(|b| t_s - b.t_s <= self.cfg.bearing_pool_s);
+        for (j, meas) in bearings.into_iter().enumerate() {
+            if used[j] || best_d2[j] < 9.0 {
+                continue;
+            }
+            let new = PooledBearing { t_s, sensor: sensor_ix, meas };
+            let partner = self.bearing_pool.iter().enumerate().find_map(|(k, old)| {
+                let baseline = (old.meas.sensor_enu - new.meas.sensor_enu).norm();
+                if old.sensor == sensor_ix || baseline < 50.0 {
+                    return None;
+                }
+                initiate::triangulate(&new, old, 25.0, &self.cfg).map(|fix| (k, fix))
+            });
+            match partner {
+                Some((k, (pos, cov))) => {
+                    self.bearing_pool.remove(k);
+                    self.stats.triangulations += 1;
+                    let ti = self.start_track(Origin::Passive, pos, cov, t_s, sensor);
+                    // Both bearings count: the track was seen by two sensors.
+                    let other = self
+                        .sensor_index
+                        .iter()
+                        .find(|(_, ix)| **ix != sensor_ix)
+                        .map(|(id, _)| id.clone());
+                    if let Some(other) = other {
+                        let track = &mut self.tracks[ti];
+                        if let Err(at) = track.sensors.binary_search(&other) {
+                            track.sensors.insert(at, other);
+                        }
+                        track.updates += 1;
+                    }
+                }
+                None => self.bearing_pool.push(new),
+            }
+        }
+    }
+
+    fn process_sighting(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, meas: Meas) {
+        let mut cands = Vec::new();
+        for (ti, track) in self.tracks.iter().enumerate() {
+            if track.deleted || !track.is_confirmed() {
+                continue;
+            }
+            let (x, p) = self.gating_state(track, t_s);
+            if let Some((cost, _)) = self.candidate(&x, &p, &meas, params) {
+                cands.push(Candidate { track: ti, meas: 0, cost });
+            }
+        }
+        let miss = Self::miss_cost(params);
+        match assoc::assign(&cands, |_| miss).first() {
+            Some(&(ti, _)) => self.update_track(ti, t_s, &meas, sensor),
+            None => {
+                // Nobody else sees it yet: a tentative track that other sensors can confirm.
+                if let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) {
+                    self.start_track(Origin::Passive, pos, cov, t_s, sensor);
+                }
+            }
+        }
+    }
+
+    /// Deletes stale tracks, merges duplicates, and compacts the track list.
+    fn maintain(&mut self, now_s: f64) {
+        let cfg = &self.cfg;
+        for track in &mut self.tracks {
+            let age = now_s - track.last_update_s;
+            let limit =
+                if track.is_confirmed() { cfg.delete_after_s } else { cfg.tentative_timeout_s };
+            let (_, p) = cfg.imm.models[1].predict(&track.x, &track.p, now_s - track.t_s);
+            if age > limit || (p[(0, 0)] + p[(1, 1)]).sqrt() > cfg.delete_sigma_m {
+                track.deleted = true;
+            }
+        }
+        self.merge_duplicates(now_s);
+        let before = self.tracks.len();
+        let deleted_confirmed = self.tracks.iter().filter(|t| t.deleted && t.is_confirmed());
+        self.stats.tracks_deleted += deleted_confirmed.count() as u64;
+        self.tracks.retain(|t| !t.deleted);
+        if self.tracks.len() != before {
+            self.serials.clear();
+            for (ti, t) in self.tracks.iter().enumerate() {
+                if let Some(s) = &t.serial {
+                    self.serials.insert(s.clone(), ti);
+                }
+            }
+        }
+    }
+
+    /// Two tracks on one target (a re-initiation beside a coasting track, or two sensors'
+    /// tracks never associated) are merged: the older confirmed track stays.
+    fn merge_duplicates(&mut self, now_s: f64) {
+        let merge_m = self.cfg.merge_distance_m;
+        let mut live: Vec<(f64, usize, Vec3, Vec3)> = self
+            .tracks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !t.deleted)
+            .map(|(i, t)| {
+                let dt = now_s - t.t_s;
+                let pos = Vec3::new(t.x[0] + dt * t.x[3], t.x[1] + dt * t.x[4], t.x[2] + dt * t.x[5]);
+                (pos[0], i, pos, Vec3::new(t.x[3], t.x[4], t.x[5]))
+            })
+            .collect();
+        live.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for a in 0..live.len() {
+            for b in (a + 1)..live.len() {
+                if live[b].0 - live[a].0 > merge_m {
+                    break;
+                }
+                let (ia, ib) = (live[a].1, live[b].1);
+                if self.tracks[ia].deleted || self.tracks[ib].deleted {
+                    continue;
+                }
+                if (live[a].2 - live[b].2).norm() > merge_m || (live[a].3 - live[b].3).norm() > 5.0
+                {
+                    continue;
+                }
+                let (ta, tb) = (&self.tracks[ia], &self.tracks[ib]);
+                if ta.serial.is_some() && tb.serial.is_some() && ta.serial != tb.serial {
+                    continue; // two broadcasters flying together are two drones
+                }
+                let keep_a = match (ta.id, tb.id) {
+                    (Some(a), Some(b)) => a < b,
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => ta.updates >= tb.updates,
+                };
+                let (keep, drop) = if keep_a { (ia, ib) } else { (ib, ia) };
+                if self.tracks[drop].is_confirmed() {
+                    self.stats.tracks_merged += 1;
+                }
+                self.tracks[drop].deleted = true;
+                if self.tracks[keep].serial.is_none() {
+                    self.tracks[keep].serial = self.tracks[drop].serial.take();
+                }
+            }
+        }
+    }
+
+    /// Confirmed tracks at time `t`, each predicted to `t`, in track id order. Tracks not
+    /// updated for longer than the reporting age are held back (still kept internally).
+    pub fn tracks_at(&self, t: TimeNs) -> Vec<Track> {
+        let t_s = t.secs_since(self.epoch);
+        let mut out: Vec<Track> = self
+            .tracks
+            .iter()
+            .filter(|tr| !tr.deleted && t_s - tr.last_update_s <= self.cfg.report_max_age_s)
+            .filter_map(|tr| {
+                let id = tr.id?;
+                let imm = tr.imm.predict(&self.cfg.imm, t_s - tr.t_s);
+                let (x, p) = imm.combined();
+                let enu = [x[0], x[1], x[2]];
+                let mut cov = [0.0; 9];
+                for i in 0..3 {
+                    for j in 0..3 {
+                        cov[i * 3 + j] = p[(i, j)];
+                    }
+                }
+                let coasting = t_s - tr.last_update_s > 1.5;
+                Some(Track {
+                    id,
+                    t,
+                    status: if coasting { TrackStatus::Coasting } else { TrackStatus::Confirmed },
+                    position: self.frame.to_lla(&enu),
+                    enu_m: enu,
+                    vel_enu_mps: [x[3], x[4], x[5]],
+                    cov_enu_m2: cov,
+                    sensors: tr.sensors.clone(),
+                    identity: TrackIdentity {
+                        remote_id_serial: tr.serial.clone(),
+                        ..TrackIdentity::default()
+                    },
+                    last_update: self.epoch.plus_secs(tr.last_update_s),
+                    updates: tr.updates,
+                })
+            })
+            .collect();
+        out.sort_by_key(|t| t.id);
+        out
+    }
+
+    /// Number of live tracks, tentative included.
+    pub fn live_tracks(&self) -> usize {
+        self.tracks.iter().filter(|t| !t.deleted).count()
+    }
+
+    /// Observations waiting in the reorder buffer.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+}

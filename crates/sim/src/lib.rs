@@ -1,0 +1,14 @@
+//! dronewatch benchmark scenarios.
+//!
+//! For now this crate holds the benchmark scenario file formats (see
+//! `shared/bench/FORMAT.md`): reading `sensors.json` into a [`Scenario`], streaming
+//! `detections.jsonl` into [`Observation`](dronewatch_model::Observation)s with
+//! [`DetectionReader`], and writing `tracks.jsonl` with [`TrackWriter`]. The scenario
+//! simulator will live here too.
+
+pub mod scenario;
+
+pub use scenario::{
+    DetectionReader, FormatError, LineError, Scenario, ScenarioMeta, TrackRecord, TrackWriter,
+    parse_detection_line, parse_sensors_json, read_scenario_dir,
+};
