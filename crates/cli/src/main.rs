@@ -34,6 +34,12 @@ pub struct ReplayArgs {
     /// Stop after this scenario time [s].
     #[arg(long)]
     pub until: Option<f64>,
+    /// Tracker parameters as JSON (any subset of the defaults; see `--print-config`).
+    #[arg(long)]
+    pub tracker_config: Option<PathBuf>,
+    /// Print the tracker parameters in effect as JSON and exit.
+    #[arg(long)]
+    pub print_config: bool,
     /// Never draw a progress bar.
     #[arg(long)]
     pub quiet: bool,

@@ -14,10 +14,23 @@ use crate::ReplayArgs;
 
 pub fn run(args: &ReplayArgs) -> Result<()> {
     let started = Instant::now();
+    let cfg = match &args.tracker_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str::<TrackerConfig>(&text)
+                .with_context(|| format!("tracker parameters in {}", path.display()))?
+        }
+        None => TrackerConfig::default(),
+    };
+    if args.print_config {
+        println!("{}", serde_json::to_string_pretty(&cfg)?);
+        return Ok(());
+    }
     let scenario = read_scenario_dir(&args.scenario)?;
     let meta = &scenario.meta;
     let mut tracker =
-        Tracker::new(TrackerConfig::default(), meta.ref_lla, meta.epoch, &scenario.sensors);
+        Tracker::new(cfg, meta.ref_lla, meta.epoch, &scenario.sensors);
 
     let det_path = args.scenario.join("detections.jsonl");
     let file = File::open(&det_path).with_context(|| format!("opening {}", det_path.display()))?;

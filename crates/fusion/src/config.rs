@@ -3,7 +3,8 @@
 
 use crate::imm::ImmParams;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrackerConfig {
     pub imm: ImmParams,
     /// How long observations wait in the reorder buffer of a live feed [s]; observations
@@ -54,7 +55,7 @@ impl Default for TrackerConfig {
             confirm_hits_passive: 5,
             tentative_timeout_s: 2.5,
             delete_after_s: 5.0,
-            report_max_age_s: 3.0,
+            report_max_age_s: 1.6,
             delete_sigma_m: 300.0,
             init_sigma_vel_h_mps: 15.0,
             init_sigma_vel_v_mps: 3.0,

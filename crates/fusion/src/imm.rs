@@ -9,10 +9,11 @@ use crate::measurement::Meas;
 use crate::motion::ConstantVelocity;
 
 /// Number of motion models.
-pub const MODELS: usize = 3;
+pub const MODELS: usize = 5;
 
 /// IMM parameters: the models and how often the target switches between them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ImmParams {
     pub models: [ConstantVelocity; MODELS],
     /// Probability of switching from mode i to mode j within one second (rows sum below 1;
@@ -22,13 +23,24 @@ pub struct ImmParams {
 
 impl Default for ImmParams {
     fn default() -> Self {
+        // Quiet: straight, level flight and hover. Manoeuvre: starts, stops, turns at any
+        // rate, level. Dive: everything loose. Two turns: steady left and right turns.
+        const TURN_DEG_S: f64 = 7.0;
         Self {
             models: [
-                ConstantVelocity::new(0.02, 0.002),
-                ConstantVelocity::new(3.0, 0.05),
-                ConstantVelocity::new(3.0, 6.0),
+                ConstantVelocity::new(0.002, 1e-5),
+                ConstantVelocity::new(15.0, 1e-5),
+                ConstantVelocity::new(15.0, 15.0),
+                ConstantVelocity::turning(TURN_DEG_S, 1.0, 1e-5),
+                ConstantVelocity::turning(-TURN_DEG_S, 1.0, 1e-5),
             ],
-            switch_per_s: [[0.0, 0.04, 0.01], [0.08, 0.0, 0.02], [0.05, 0.05, 0.0]],
+            switch_per_s: [
+                [0.0, 3e-4, 5e-5, 2e-4, 2e-4],
+                [3e-3, 0.0, 5e-4, 2e-3, 2e-3],
+                [3e-3, 1e-3, 0.0, 1e-4, 1e-4],
+                [3e-3, 2e-3, 5e-5, 0.0, 1e-4],
+                [3e-3, 2e-3, 5e-5, 1e-4, 0.0],
+            ],
         }
     }
 }
@@ -168,7 +180,7 @@ mod tests {
         for i in 3..6 {
             p[(i, i)] = 100.0;
         }
-        ImmState::new(Vec6::zeros(), p, [0.3, 0.5, 0.2])
+        ImmState::new(Vec6::zeros(), p, [0.3, 0.4, 0.1, 0.1, 0.1])
     }
 
     #[test]
@@ -207,7 +219,7 @@ mod tests {
             s = s.predict(&params, 1.0);
             s.update(&fix(400.0, 0.0, 50.0));
         }
-        assert!(s.mu[1] + s.mu[2] > 0.5, "{:?}", s.mu);
+        assert!(s.mu[0] < 0.5, "{:?}", s.mu);
         let (x, _) = s.combined();
         assert!(x[3].abs() < 5.0, "ve {}", x[3]);
     }

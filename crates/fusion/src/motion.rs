@@ -1,23 +1,37 @@
-//! Nearly-constant-velocity motion with white-noise acceleration, horizontal and vertical
-//! noise set apart: drones mostly fly level, so the vertical channel is much quieter.
+//! Motion models: nearly constant velocity, and coordinated turns at a fixed rate, each with
+//! white-noise acceleration whose horizontal and vertical strengths are set apart (drones
+//! mostly fly level, so the vertical channel is much quieter). A turn at a known rate is
+//! linear in the state, so every model shares the same 6-dimensional state and the IMM can
+//! mix them directly.
 
 use crate::linalg::{Mat6, Vec6};
 
 /// Continuous white-noise acceleration model; `q_*` are power spectral densities [m²/s³].
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// With a non-zero `turn_rate_deg_s` the horizontal velocity turns at that rate
+/// (counter-clockwise seen from above for positive rates).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConstantVelocity {
     pub q_horizontal: f64,
     pub q_vertical: f64,
+    #[serde(default)]
+    pub turn_rate_deg_s: f64,
 }
 
 impl ConstantVelocity {
     pub const fn new(q_horizontal: f64, q_vertical: f64) -> Self {
-        Self { q_horizontal, q_vertical }
+        Self { q_horizontal, q_vertical, turn_rate_deg_s: 0.0 }
+    }
+
+    pub const fn turning(turn_rate_deg_s: f64, q_horizontal: f64, q_vertical: f64) -> Self {
+        Self { q_horizontal, q_vertical, turn_rate_deg_s }
     }
 
     /// Predicts state and covariance `dt_s` ahead (`dt_s` may be 0; negative is treated as 0).
     pub fn predict(&self, x: &Vec6, p: &Mat6, dt_s: f64) -> (Vec6, Mat6) {
         let dt = dt_s.max(0.0);
+        if self.turn_rate_deg_s != 0.0 {
+            return self.predict_turn(x, p, dt);
+        }
         let mut xp = *x;
         for i in 0..3 {
             xp[i] += dt * x[i + 3];
@@ -35,6 +49,11 @@ impl ConstantVelocity {
                 pp[(i, j)] += dt * tmp[(i, j + 3)];
             }
         }
+        self.add_noise(&mut pp, dt);
+        (xp, pp)
+    }
+
+    fn add_noise(&self, pp: &mut Mat6, dt: f64) {
         let (dt2, dt3) = (dt * dt, dt * dt * dt);
         for (axis, q) in [(0, self.q_horizontal), (1, self.q_horizontal), (2, self.q_vertical)] {
             pp[(axis, axis)] += q * dt3 / 3.0;
@@ -42,7 +61,31 @@ impl ConstantVelocity {
             pp[(axis + 3, axis)] += q * dt2 / 2.0;
             pp[(axis + 3, axis + 3)] += q * dt;
         }
-        (xp, pp)
+    }
+
+    /// The transition matrix of a turn at rate ω over `dt`: the horizontal velocity rotates
+    /// by ωdt and the position follows the arc.
+    fn turn_matrix(&self, dt: f64) -> Mat6 {
+        let w = self.turn_rate_deg_s.to_radians();
+        let (s, c) = (w * dt).sin_cos();
+        let mut f = Mat6::identity();
+        f[(0, 3)] = s / w;
+        f[(0, 4)] = -(1.0 - c) / w;
+        f[(1, 3)] = (1.0 - c) / w;
+        f[(1, 4)] = s / w;
+        f[(2, 5)] = dt;
+        f[(3, 3)] = c;
+        f[(3, 4)] = -s;
+        f[(4, 3)] = s;
+        f[(4, 4)] = c;
+        f
+    }
+
+    fn predict_turn(&self, x: &Vec6, p: &Mat6, dt: f64) -> (Vec6, Mat6) {
+        let f = self.turn_matrix(dt);
+        let mut pp = f * p * f.transpose();
+        self.add_noise(&mut pp, dt);
+        (f * x, pp)
     }
 }
 
@@ -76,6 +119,22 @@ mod tests {
             assert!((x1 - x2).norm() < 1e-9);
             assert!((p1 - p2).norm() < 1e-9 * p2.norm().max(1.0), "dt {dt}");
         }
+    }
+
+    #[test]
+    fn a_full_turn_comes_back_to_the_start() {
+        let m = ConstantVelocity::turning(10.0, 0.0, 0.0);
+        let x = Vec6::new(0.0, 0.0, 50.0, 10.0, 0.0, 0.0);
+        let mut s = (x, Mat6::identity());
+        for _ in 0..36 {
+            s = m.predict(&s.0, &s.1, 1.0);
+        }
+        assert!((s.0 - x).norm() < 1e-9, "{:?}", s.0);
+        // A quarter turn counter-clockwise from east heads north, centre 57.3 m north.
+        let (q, _) = m.predict(&x, &Mat6::identity(), 9.0);
+        let r = 10.0 / 10f64.to_radians();
+        assert!((q[0] - r).abs() < 1e-9 && (q[1] - r).abs() < 1e-9, "{q:?}");
+        assert!(q[3].abs() < 1e-9 && (q[4] - 10.0).abs() < 1e-9);
     }
 
     #[test]

@@ -25,8 +25,10 @@ pub struct TrackState {
     /// Combined estimate at `t_s`, cached for gating.
     pub x: Vec6,
     pub p: Mat6,
-    pub created_s: f64,
     pub last_update_s: f64,
+    /// Last update by a sensor that fixes a position (radar, Remote ID): bearings alone
+    /// cannot hold a track in place, so staleness is judged on this.
+    pub last_position_s: f64,
     /// Updates by sensors that measure range or position (radar, Remote ID).
     pub position_hits: u32,
     pub updates: u64,
@@ -46,14 +48,20 @@ impl TrackState {
             t_s,
             x,
             p,
-            created_s: t_s,
             last_update_s: t_s,
+            last_position_s: if origin == Origin::Passive { f64::NEG_INFINITY } else { t_s },
             position_hits: u32::from(origin != Origin::Passive),
             updates: 1,
             serial: None,
             sensors: vec![sensor.clone()],
             deleted: false,
         }
+    }
+
+    /// When the track was last held in place: by a position sensor, or for a track that
+    /// never had one, by anything.
+    pub fn last_fix_s(&self) -> f64 {
+        if self.position_hits > 0 { self.last_position_s } else { self.last_update_s }
     }
 
     pub fn is_confirmed(&self) -> bool {
@@ -66,6 +74,7 @@ impl TrackState {
         }
         if matches!(kind, SensorKind::Radar | SensorKind::RemoteId) {
             self.position_hits += 1;
+            self.last_position_s = t_s;
         }
         self.updates += 1;
         self.last_update_s = t_s;

@@ -494,7 +494,7 @@ impl Tracker {
     fn maintain(&mut self, now_s: f64) {
         let cfg = &self.cfg;
         for track in &mut self.tracks {
-            let age = now_s - track.last_update_s;
+            let age = now_s - track.last_fix_s();
             let limit =
                 if track.is_confirmed() { cfg.delete_after_s } else { cfg.tentative_timeout_s };
             let (_, p) = cfg.imm.models[1].predict(&track.x, &track.p, now_s - track.t_s);
@@ -575,7 +575,7 @@ impl Tracker {
         let mut out: Vec<Track> = self
             .tracks
             .iter()
-            .filter(|tr| !tr.deleted && t_s - tr.last_update_s <= self.cfg.report_max_age_s)
+            .filter(|tr| !tr.deleted && t_s - tr.last_fix_s() <= self.cfg.report_max_age_s)
             .filter_map(|tr| {
                 let id = tr.id?;
                 let imm = tr.imm.predict(&self.cfg.imm, t_s - tr.t_s);
@@ -587,7 +587,7 @@ impl Tracker {
                         cov[i * 3 + j] = p[(i, j)];
                     }
                 }
-                let coasting = t_s - tr.last_update_s > 1.5;
+                let coasting = t_s - tr.last_fix_s() > 1.5;
                 Some(Track {
                     id,
                     t,

@@ -40,7 +40,7 @@ impl ScenarioMeta {
         self.epoch.plus_secs(t_s)
     }
 
-    /// Scenario time [s] of an instant.
+    /// Scenario time (s) of an instant.
     pub fn scenario_secs(&self, t: TimeNs) -> f64 {
         t.secs_since(self.epoch)
     }
@@ -52,7 +52,7 @@ impl ScenarioMeta {
         (self.duration_s / self.report_period_s + 1e-9).floor() as u64 + 1
     }
 
-    /// The `k`-th report time [s].
+    /// The `k`-th report time (s).
     pub fn report_time_s(&self, k: u64) -> f64 {
         k as f64 * self.report_period_s
     }

@@ -17,11 +17,11 @@ pub struct TrackRecord {
     /// Report time, seconds since the scenario epoch.
     pub t_s: f64,
     pub track_id: u64,
-    /// Position in the scenario's ENU frame [m].
+    /// Position in the scenario's ENU frame (m).
     pub enu: [f64; 3],
-    /// Velocity in ENU [m/s].
+    /// Velocity in ENU (m/s).
     pub vel_enu: [f64; 3],
-    /// Position covariance, row-major 3×3 [m²].
+    /// Position covariance, row-major 3×3 (m²).
     pub cov_enu: [f64; 9],
     /// The same position in WGS84.
     pub lla: Lla,
