@@ -45,7 +45,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         None => meta.report_count() - 1,
     };
     let mut next_report = 0u64;
-    let mut emit = |tracker: &mut Tracker, k: u64, writer: &mut TrackWriter<File>| -> Result<()> {
+    let emit = |tracker: &mut Tracker, k: u64, writer: &mut TrackWriter<File>| -> Result<()> {
         let t = meta.time_at(meta.report_time_s(k));
         tracker.advance_to(t);
         for track in tracker.tracks_at(t) {

@@ -23,8 +23,10 @@ pub struct TrackerConfig {
     pub tentative_timeout_s: f64,
     /// A confirmed track with no update for this long is deleted [s].
     pub delete_after_s: f64,
-    /// Confirmed tracks are reported while their last update is at most this old [s].
+    /// Confirmed tracks are reported while their last position fix is at most this old [s],
+    /// or at most `report_missed_fixes` of their usual fix intervals old, whichever is longer.
     pub report_max_age_s: f64,
+    pub report_missed_fixes: f64,
     /// A track whose horizontal position standard deviation grows past this is deleted [m].
     pub delete_sigma_m: f64,
     /// Prior velocity standard deviation of a new track, horizontal and vertical [m/s].
@@ -53,9 +55,10 @@ impl Default for TrackerConfig {
             confirm_hits: 3,
             confirm_hits_remote_id: 2,
             confirm_hits_passive: 5,
-            tentative_timeout_s: 2.5,
+            tentative_timeout_s: 1.6,
             delete_after_s: 5.0,
             report_max_age_s: 1.6,
+            report_missed_fixes: 2.6,
             delete_sigma_m: 300.0,
             init_sigma_vel_h_mps: 15.0,
             init_sigma_vel_v_mps: 3.0,

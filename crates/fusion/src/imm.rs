@@ -3,13 +3,13 @@
 //! a climb/dive model with large vertical noise. Mode probabilities switch as the target
 //! does, so a track is smooth when the drone flies straight and still follows it in a turn.
 
-use crate::ekf::{self, Innovation};
+use crate::ekf;
 use crate::linalg::{Mat6, Vec6, symmetrize};
 use crate::measurement::Meas;
 use crate::motion::ConstantVelocity;
 
 /// Number of motion models.
-pub const MODELS: usize = 5;
+pub const MODELS: usize = 6;
 
 /// IMM parameters: the models and how often the target switches between them.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -23,8 +23,8 @@ pub struct ImmParams {
 
 impl Default for ImmParams {
     fn default() -> Self {
-        // Quiet: straight, level flight and hover. Manoeuvre: starts, stops, turns at any
-        // rate, level. Dive: everything loose. Two turns: steady left and right turns.
+        // Quiet: straight, level flight. Manoeuvre: starts, stops, turns at any rate, level.
+        // Dive: everything loose. Two turns: steady left and right turns. Hover: stopped.
         const TURN_DEG_S: f64 = 7.0;
         Self {
             models: [
@@ -33,13 +33,15 @@ impl Default for ImmParams {
                 ConstantVelocity::new(15.0, 15.0),
                 ConstantVelocity::turning(TURN_DEG_S, 1.0, 1e-5),
                 ConstantVelocity::turning(-TURN_DEG_S, 1.0, 1e-5),
+                ConstantVelocity::stationary(0.01, 1e-4),
             ],
             switch_per_s: [
-                [0.0, 3e-4, 5e-5, 2e-4, 2e-4],
-                [3e-3, 0.0, 5e-4, 2e-3, 2e-3],
-                [3e-3, 1e-3, 0.0, 1e-4, 1e-4],
-                [3e-3, 2e-3, 5e-5, 0.0, 1e-4],
-                [3e-3, 2e-3, 5e-5, 1e-4, 0.0],
+                [0.0, 3e-4, 5e-5, 2e-4, 2e-4, 2e-4],
+                [3e-3, 0.0, 5e-4, 2e-3, 2e-3, 2e-3],
+                [3e-3, 1e-3, 0.0, 1e-4, 1e-4, 1e-4],
+                [3e-3, 2e-3, 5e-5, 0.0, 1e-4, 1e-4],
+                [3e-3, 2e-3, 5e-5, 1e-4, 0.0, 1e-4],
+                [1e-4, 1e-4, 1e-4, 1e-5, 1e-5, 0.0],
             ],
         }
     }
@@ -123,10 +125,29 @@ impl ImmState {
         out
     }
 
+    /// Scores `meas` against this (predicted) state: the smallest squared Mahalanobis
+    /// distance over the models, for gating, and the negative log-likelihood of the
+    /// mixture `-ln Σ μ_j N(y_j; 0, S_j)`, for association costs.
+    pub fn score(&self, meas: &Meas) -> Option<(f64, f64)> {
+        let mut d2_min = f64::INFINITY;
+        let mut nll = [f64::INFINITY; MODELS];
+        for j in 0..MODELS {
+            if let Some(inn) = ekf::innovation(&self.x[j], &self.p[j], meas) {
+                d2_min = d2_min.min(inn.d2);
+                nll[j] = inn.neg_log_likelihood() - self.mu[j].ln();
+            }
+        }
+        let best = nll.iter().copied().fold(f64::INFINITY, f64::min);
+        if !best.is_finite() {
+            return None;
+        }
+        let sum: f64 = nll.iter().map(|n| (best - n).exp()).sum();
+        Some((d2_min, best - sum.ln()))
+    }
+
     /// Updates every model with `meas` and re-weights the modes by their likelihoods.
-    /// Returns the innovation of the combined prior (for scoring), or `None` if no model
-    /// could be updated (the state is then unchanged).
-    pub fn update(&mut self, meas: &Meas) -> Option<Innovation> {
+    /// Returns `None` if no model could be updated (the state is then unchanged).
+    pub fn update(&mut self, meas: &Meas) -> Option<()> {
         let before = self.clone();
         let mut nll = [f64::INFINITY; MODELS];
         for j in 0..MODELS {
@@ -153,8 +174,7 @@ impl ImmState {
         for mu in &mut self.mu {
             *mu /= norm;
         }
-        let (x, p) = before.combined();
-        ekf::innovation(&x, &p, meas)
+        Some(())
     }
 }
 
@@ -180,7 +200,7 @@ mod tests {
         for i in 3..6 {
             p[(i, i)] = 100.0;
         }
-        ImmState::new(Vec6::zeros(), p, [0.3, 0.4, 0.1, 0.1, 0.1])
+        ImmState::new(Vec6::zeros(), p, [0.3, 0.3, 0.1, 0.1, 0.1, 0.1])
     }
 
     #[test]
@@ -208,7 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sudden_stop_moves_to_the_manoeuvre_model() {
+    fn a_sudden_stop_moves_to_the_hover_model() {
         let params = ImmParams::default();
         let mut s = start();
         for k in 1..=40 {
@@ -219,7 +239,7 @@ mod tests {
             s = s.predict(&params, 1.0);
             s.update(&fix(400.0, 0.0, 50.0));
         }
-        assert!(s.mu[0] < 0.5, "{:?}", s.mu);
+        assert!(s.mu[5] > 0.5, "{:?}", s.mu);
         let (x, _) = s.combined();
         assert!(x[3].abs() < 5.0, "ve {}", x[3]);
     }

@@ -7,7 +7,7 @@ use crate::linalg::{Mat3, Mat6, Vec3, Vec6};
 use crate::measurement::{Meas, MeasKind};
 
 /// Mode probabilities of a new track: most likely manoeuvring until shown otherwise.
-const INITIAL_MU: [f64; MODELS] = [0.3, 0.4, 0.1, 0.1, 0.1];
+const INITIAL_MU: [f64; MODELS] = [0.3, 0.3, 0.1, 0.1, 0.1, 0.1];
 
 /// A Gaussian position with an unknown velocity, as a new IMM state.
 pub fn state_at(pos: Vec3, pos_cov: Mat3, cfg: &TrackerConfig) -> ImmState {

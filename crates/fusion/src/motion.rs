@@ -15,20 +15,30 @@ pub struct ConstantVelocity {
     pub q_vertical: f64,
     #[serde(default)]
     pub turn_rate_deg_s: f64,
+    /// A hovering target: velocity is zero, position wanders with `q_*` as a random walk.
+    #[serde(default)]
+    pub stationary: bool,
 }
 
 impl ConstantVelocity {
     pub const fn new(q_horizontal: f64, q_vertical: f64) -> Self {
-        Self { q_horizontal, q_vertical, turn_rate_deg_s: 0.0 }
+        Self { q_horizontal, q_vertical, turn_rate_deg_s: 0.0, stationary: false }
+    }
+
+    pub const fn stationary(q_horizontal: f64, q_vertical: f64) -> Self {
+        Self { q_horizontal, q_vertical, turn_rate_deg_s: 0.0, stationary: true }
     }
 
     pub const fn turning(turn_rate_deg_s: f64, q_horizontal: f64, q_vertical: f64) -> Self {
-        Self { q_horizontal, q_vertical, turn_rate_deg_s }
+        Self { q_horizontal, q_vertical, turn_rate_deg_s, stationary: false }
     }
 
     /// Predicts state and covariance `dt_s` ahead (`dt_s` may be 0; negative is treated as 0).
     pub fn predict(&self, x: &Vec6, p: &Mat6, dt_s: f64) -> (Vec6, Mat6) {
         let dt = dt_s.max(0.0);
+        if self.stationary {
+            return self.predict_stationary(x, p, dt);
+        }
         if self.turn_rate_deg_s != 0.0 {
             return self.predict_turn(x, p, dt);
         }
@@ -79,6 +89,24 @@ impl ConstantVelocity {
         f[(4, 3)] = s;
         f[(4, 4)] = c;
         f
+    }
+
+    fn predict_stationary(&self, x: &Vec6, p: &Mat6, dt: f64) -> (Vec6, Mat6) {
+        /// Residual velocity of a hovering drone [m/s], one standard deviation.
+        const HOVER_SIGMA_MPS: f64 = 0.3;
+        let mut xp = *x;
+        let mut pp = Mat6::zeros();
+        for i in 0..3 {
+            xp[i + 3] = 0.0;
+            for j in 0..3 {
+                pp[(i, j)] = p[(i, j)];
+            }
+            pp[(i + 3, i + 3)] = HOVER_SIGMA_MPS * HOVER_SIGMA_MPS;
+        }
+        for (axis, q) in [(0, self.q_horizontal), (1, self.q_horizontal), (2, self.q_vertical)] {
+            pp[(axis, axis)] += q * dt;
+        }
+        (xp, pp)
     }
 
     fn predict_turn(&self, x: &Vec6, p: &Mat6, dt: f64) -> (Vec6, Mat6) {
@@ -135,6 +163,15 @@ mod tests {
         let r = 10.0 / 10f64.to_radians();
         assert!((q[0] - r).abs() < 1e-9 && (q[1] - r).abs() < 1e-9, "{q:?}");
         assert!(q[3].abs() < 1e-9 && (q[4] - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_stationary_model_holds_position_and_drops_velocity() {
+        let m = ConstantVelocity::stationary(0.01, 0.01);
+        let x = Vec6::new(5.0, 6.0, 50.0, 10.0, 5.0, -1.0);
+        let (xp, pp) = m.predict(&x, &(Mat6::identity() * 4.0), 2.0);
+        assert_eq!([xp[0], xp[1], xp[2], xp[3], xp[4], xp[5]], [5.0, 6.0, 50.0, 0.0, 0.0, 0.0]);
+        assert!((pp[(0, 0)] - 4.02).abs() < 1e-12 && pp[(0, 3)] == 0.0);
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub struct TrackState {
     /// Last update by a sensor that fixes a position (radar, Remote ID): bearings alone
     /// cannot hold a track in place, so staleness is judged on this.
     pub last_position_s: f64,
+    /// Running mean of the time between position fixes [s]: how often this track can
+    /// expect one, given the sensors that see it.
+    pub fix_interval_s: f64,
     /// Updates by sensors that measure range or position (radar, Remote ID).
     pub position_hits: u32,
     pub updates: u64,
@@ -50,6 +53,7 @@ impl TrackState {
             p,
             last_update_s: t_s,
             last_position_s: if origin == Origin::Passive { f64::NEG_INFINITY } else { t_s },
+            fix_interval_s: 1.0,
             position_hits: u32::from(origin != Origin::Passive),
             updates: 1,
             serial: None,
@@ -73,6 +77,10 @@ impl TrackState {
             self.sensors.insert(at, sensor.clone());
         }
         if matches!(kind, SensorKind::Radar | SensorKind::RemoteId) {
+            if self.last_position_s.is_finite() {
+                let interval = (t_s - self.last_position_s).min(5.0);
+                self.fix_interval_s += 0.2 * (interval - self.fix_interval_s);
+            }
             self.position_hits += 1;
             self.last_position_s = t_s;
         }

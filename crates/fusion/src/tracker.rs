@@ -12,7 +12,7 @@ use dronewatch_model::{
 
 use crate::assoc::{self, Candidate};
 use crate::config::TrackerConfig;
-use crate::ekf;
+use crate::imm::ImmState;
 use crate::initiate::{self, PooledBearing};
 use crate::linalg::{Mat6, Vec3, Vec6};
 use crate::measurement::{Meas, MeasError, MeasKind, wrap_pi};
@@ -193,35 +193,46 @@ impl Tracker {
         }
     }
 
-    /// Gating prediction of a track: its combined estimate moved on by the manoeuvre model,
-    /// which is cheap and errs on the wide side.
+    /// Coarse gating state of a track: its combined estimate moved on by the manoeuvre
+    /// model. Cheap; only used to skip measurements that are far away.
     fn gating_state(&self, track: &TrackState, t_s: f64) -> (Vec6, Mat6) {
         self.cfg.imm.models[1].predict(&track.x, &track.p, t_s - track.t_s)
     }
 
+    /// Fine gate and cost of `meas` for track `ti`, on the track's full IMM prediction
+    /// (kept in `preds` for the update that may follow). The gate passes when any motion
+    /// model explains the measurement; the cost is `-ln(Pd · L / λ)` with `L` the mixture
+    /// likelihood.
     fn candidate(
         &self,
-        x: &Vec6,
-        p: &Mat6,
+        preds: &mut Predictions,
+        ti: usize,
+        t_s: f64,
         meas: &Meas,
         params: SensorParams,
     ) -> Option<(f64, f64)> {
-        let inn = ekf::innovation(x, p, meas)?;
+        let track = &self.tracks[ti];
+        let pred = preds.get_or_predict(ti, || track.imm.predict(&self.cfg.imm, t_s - track.t_s));
+        let (d2, nll) = pred.score(meas)?;
         let gate = self.cfg.gate_chi2[meas.kind.dim() - 1];
-        (inn.d2 <= gate).then(|| {
-            let cost = inn.neg_log_likelihood() + params.clutter_density.ln() - params.pd.ln();
-            (cost, inn.d2)
-        })
+        (d2 <= gate).then(|| (nll + params.clutter_density.ln() - params.pd.ln(), d2))
     }
 
     fn miss_cost(params: SensorParams) -> f64 {
         -(1.0 - params.pd).max(1e-6).ln()
     }
 
-    fn update_track(&mut self, ti: usize, t_s: f64, meas: &Meas, sensor: &SensorId) {
+    fn update_track(
+        &mut self,
+        ti: usize,
+        t_s: f64,
+        meas: &Meas,
+        sensor: &SensorId,
+        pred: Option<ImmState>,
+    ) {
         let cfg = &self.cfg;
         let track = &mut self.tracks[ti];
-        let mut imm = track.imm.predict(&cfg.imm, t_s - track.t_s);
+        let mut imm = pred.unwrap_or_else(|| track.imm.predict(&cfg.imm, t_s - track.t_s));
         if imm.update(meas).is_none() {
             return;
         }
@@ -285,8 +296,11 @@ impl Tracker {
         let sensor_enu = plots[0].sensor_enu;
         let (sigma_r, sigma_az) = (plots[0].sigma[0], plots[0].sigma[1]);
         let mut cands = Vec::new();
+        let mut preds = Predictions::default();
         let mut best_d2 = vec![f64::INFINITY; plots.len()];
-        for (ti, track) in self.tracks.iter().enumerate() {
+        let mut near = Vec::new();
+        for ti in 0..self.tracks.len() {
+            let track = &self.tracks[ti];
             if track.deleted {
                 continue;
             }
@@ -294,22 +308,31 @@ impl Tracker {
             let rho = ((x[0] - sensor_enu[0]).powi(2) + (x[1] - sensor_enu[1]).powi(2)).sqrt();
             let spread = (p[(0, 0)] + p[(1, 1)] + sigma_r * sigma_r + (rho * sigma_az).powi(2))
                 .sqrt();
+            // Around where the track would be if it flew on, and where it was if it stopped.
             let radius = 4.0 * spread + 20.0;
-            let (c0, c1) = (cell(x[0] - radius, x[1] - radius), cell(x[0] + radius, x[1] + radius));
+            let (lo_e, hi_e) = (x[0].min(track.x[0]) - radius, x[0].max(track.x[0]) + radius);
+            let (lo_n, hi_n) = (x[1].min(track.x[1]) - radius, x[1].max(track.x[1]) + radius);
+            let (c0, c1) = (cell(lo_e, lo_n), cell(hi_e, hi_n));
+            near.clear();
             for ce in c0.0..=c1.0 {
                 for cn in c0.1..=c1.1 {
                     let Some(js) = grid.get(&(ce, cn)) else { continue };
                     for &j in js {
                         let q = points[j];
-                        if (q[0] - x[0]).powi(2) + (q[1] - x[1]).powi(2) > radius * radius {
-                            continue;
+                        let to_moved = (q[0] - x[0]).hypot(q[1] - x[1]);
+                        let to_still = (q[0] - track.x[0]).hypot(q[1] - track.x[1]);
+                        if to_moved.min(to_still) <= radius {
+                            near.push(j);
                         }
-                        if let Some((cost, d2)) = self.candidate(&x, &p, &plots[j], params) {
-                            cands.push(Candidate { track: ti, meas: j, cost });
-                            if track.is_confirmed() {
-                                best_d2[j] = best_d2[j].min(d2);
-                            }
-                        }
+                    }
+                }
+            }
+            near.sort_unstable();
+            for &j in &near {
+                if let Some((cost, d2)) = self.candidate(&mut preds, ti, t_s, &plots[j], params) {
+                    cands.push(Candidate { track: ti, meas: j, cost });
+                    if self.tracks[ti].is_confirmed() {
+                        best_d2[j] = best_d2[j].min(d2);
                     }
                 }
             }
@@ -319,7 +342,8 @@ impl Tracker {
         let mut used = vec![false; plots.len()];
         for &(ti, j) in &pairs {
             used[j] = true;
-            self.update_track(ti, t_s, &plots[j], sensor);
+            let pred = preds.take(ti);
+            self.update_track(ti, t_s, &plots[j], sensor, pred);
         }
         for (j, m) in plots.iter().enumerate() {
             // A plot close to a confirmed track that lost the assignment is most likely a
@@ -338,10 +362,11 @@ impl Tracker {
         // The serial is a strong key: the report goes to the track that carries it.
         if let Some(&ti) = p.serial.as_ref().and_then(|s| self.serials.get(s)) {
             if !self.tracks[ti].deleted {
-                let (x, pc) = self.gating_state(&self.tracks[ti], t_s);
-                let consistent = ekf::innovation(&x, &pc, &meas).is_some_and(|i| i.d2 < 100.0);
+                let track = &self.tracks[ti];
+                let pred = track.imm.predict(&self.cfg.imm, t_s - track.t_s);
+                let consistent = pred.score(&meas).is_some_and(|(d2, _)| d2 < 100.0);
                 if consistent {
-                    self.update_track(ti, t_s, &meas, sensor);
+                    self.update_track(ti, t_s, &meas, sensor, Some(pred));
                 } else {
                     // The broadcast says the track went astray: restart its state there.
                     if let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) {
@@ -357,7 +382,9 @@ impl Tracker {
         }
         // Unknown serial (or none): the best gated track that has no serial yet.
         let mut best: Option<(f64, usize)> = None;
-        for (ti, track) in self.tracks.iter().enumerate() {
+        let mut preds = Predictions::default();
+        for ti in 0..self.tracks.len() {
+            let track = &self.tracks[ti];
             if track.deleted || (p.serial.is_some() && track.serial.is_some()) {
                 continue;
             }
@@ -366,9 +393,10 @@ impl Tracker {
             if d > (5.0 * (pc[(0, 0)] + pc[(1, 1)] + meas.sigma[0].powi(2)).sqrt() + 50.0).powi(2) {
                 continue;
             }
-            if let Some((cost, _)) = self.candidate(&x, &pc, &meas, params) {
+            let confirmed = track.is_confirmed();
+            if let Some((cost, _)) = self.candidate(&mut preds, ti, t_s, &meas, params) {
                 // Prefer confirmed tracks: a tentative one may be clutter that drifted near.
-                let cost = if track.is_confirmed() { cost } else { cost + 5.0 };
+                let cost = if confirmed { cost } else { cost + 5.0 };
                 if best.is_none_or(|(c, _)| cost < c) {
                     best = Some((cost, ti));
                 }
@@ -376,7 +404,8 @@ impl Tracker {
         }
         let ti = match best {
             Some((_, ti)) => {
-                self.update_track(ti, t_s, &meas, sensor);
+                let pred = preds.take(ti);
+                self.update_track(ti, t_s, &meas, sensor, pred);
                 ti
             }
             None => {
@@ -402,8 +431,10 @@ impl Tracker {
         let s = bearings[0].sensor_enu;
         let sigma_az = bearings[0].sigma[0];
         let mut cands = Vec::new();
+        let mut preds = Predictions::default();
         let mut best_d2 = vec![f64::INFINITY; bearings.len()];
-        for (ti, track) in self.tracks.iter().enumerate() {
+        for ti in 0..self.tracks.len() {
+            let track = &self.tracks[ti];
             // Bearings only refine tracks that exist for sure, or were started by bearings.
             if track.deleted || !(track.is_confirmed() || track.origin == Origin::Passive) {
                 continue;
@@ -417,7 +448,7 @@ impl Tracker {
                 if wrap_pi(m.z[0] - az).abs() > window {
                     continue;
                 }
-                if let Some((cost, d2)) = self.candidate(&x, &p, m, params) {
+                if let Some((cost, d2)) = self.candidate(&mut preds, ti, t_s, m, params) {
                     cands.push(Candidate { track: ti, meas: j, cost });
                     best_d2[j] = best_d2[j].min(d2);
                 }
@@ -428,7 +459,8 @@ impl Tracker {
         let mut used = vec![false; bearings.len()];
         for &(ti, j) in &pairs {
             used[j] = true;
-            self.update_track(ti, t_s, &bearings[j], sensor);
+            let pred = preds.take(ti);
+            self.update_track(ti, t_s, &bearings[j], sensor, pred);
         }
         self.bearing_pool.retain(|b| t_s - b.t_s <= self.cfg.bearing_pool_s);
         for (j, meas) in bearings.into_iter().enumerate() {
@@ -469,18 +501,21 @@ impl Tracker {
 
     fn process_sighting(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, meas: Meas) {
         let mut cands = Vec::new();
-        for (ti, track) in self.tracks.iter().enumerate() {
-            if track.deleted || !track.is_confirmed() {
+        let mut preds = Predictions::default();
+        for ti in 0..self.tracks.len() {
+            if self.tracks[ti].deleted || !self.tracks[ti].is_confirmed() {
                 continue;
             }
-            let (x, p) = self.gating_state(track, t_s);
-            if let Some((cost, _)) = self.candidate(&x, &p, &meas, params) {
+            if let Some((cost, _)) = self.candidate(&mut preds, ti, t_s, &meas, params) {
                 cands.push(Candidate { track: ti, meas: 0, cost });
             }
         }
         let miss = Self::miss_cost(params);
         match assoc::assign(&cands, |_| miss).first() {
-            Some(&(ti, _)) => self.update_track(ti, t_s, &meas, sensor),
+            Some(&(ti, _)) => {
+                let pred = preds.take(ti);
+                self.update_track(ti, t_s, &meas, sensor, pred)
+            }
             None => {
                 // Nobody else sees it yet: a tentative track that other sensors can confirm.
                 if let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) {
@@ -575,7 +610,11 @@ impl Tracker {
         let mut out: Vec<Track> = self
             .tracks
             .iter()
-            .filter(|tr| !tr.deleted && t_s - tr.last_fix_s() <= self.cfg.report_max_age_s)
+            .filter(|tr| {
+                let max_age_s =
+                    self.cfg.report_max_age_s.max(self.cfg.report_missed_fixes * tr.fix_interval_s);
+                !tr.deleted && t_s - tr.last_fix_s() <= max_age_s
+            })
             .filter_map(|tr| {
                 let id = tr.id?;
                 let imm = tr.imm.predict(&self.cfg.imm, t_s - tr.t_s);
@@ -618,5 +657,31 @@ impl Tracker {
     /// Observations waiting in the reorder buffer.
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+}
+
+/// IMM predictions of the tracks gated in one scan, made once and reused by the update.
+#[derive(Debug, Default)]
+struct Predictions {
+    by_track: Vec<(usize, ImmState)>,
+}
+
+impl Predictions {
+    fn get_or_predict(&mut self, ti: usize, predict: impl FnOnce() -> ImmState) -> &ImmState {
+        // Tracks are visited in index order, so the newest entry is the one asked for.
+        let found = self.by_track.iter().rposition(|(t, _)| *t == ti);
+        let at = match found {
+            Some(at) => at,
+            None => {
+                self.by_track.push((ti, predict()));
+                self.by_track.len() - 1
+            }
+        };
+        &self.by_track[at].1
+    }
+
+    fn take(&mut self, ti: usize) -> Option<ImmState> {
+        let at = self.by_track.iter().position(|(t, _)| *t == ti)?;
+        Some(self.by_track.swap_remove(at).1)
     }
 }
