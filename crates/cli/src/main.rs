@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "dronewatch", version, about = "Open counter-drone awareness: detect, track, identify, alert, record.")]
+#[command(
+    name = "dronewatch",
+    version,
+    about = "Open counter-drone awareness: detect, track, identify, alert, record."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

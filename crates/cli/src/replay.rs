@@ -29,16 +29,19 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     }
     let scenario = read_scenario_dir(&args.scenario)?;
     let meta = &scenario.meta;
-    let mut tracker =
-        Tracker::new(cfg, meta.ref_lla, meta.epoch, &scenario.sensors);
+    let mut tracker = Tracker::new(cfg, meta.ref_lla, meta.epoch, &scenario.sensors);
 
     let det_path = args.scenario.join("detections.jsonl");
     let file = File::open(&det_path).with_context(|| format!("opening {}", det_path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress_bar(size, args.quiet);
-    let reader = DetectionReader::new(BufReader::with_capacity(1 << 18, bar.wrap_read(file)), meta.epoch);
+    let reader = DetectionReader::new(
+        BufReader::with_capacity(1 << 18, bar.wrap_read(file)),
+        meta.epoch,
+    );
 
-    let out = File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let out =
+        File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut writer = TrackWriter::new(out);
     let last_report = match args.until {
         Some(until) => ((until / meta.report_period_s).floor() as u64).min(meta.report_count() - 1),
@@ -121,9 +124,9 @@ fn progress_bar(bytes: u64, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-    {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
         bar.set_style(style);
     }
     bar

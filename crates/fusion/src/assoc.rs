@@ -32,9 +32,16 @@ pub fn assign(candidates: &[Candidate], miss_cost: impl Fn(usize) -> f64) -> Vec
         tracks.dedup();
         meas.sort_unstable();
         meas.dedup();
-        if cluster.len() == 1 {
-            let c = cluster[0];
-            if c.cost < miss_cost(c.track) {
+        // One track or one measurement: the best single pair is optimal, no solver needed.
+        if tracks.len() == 1 || meas.len() == 1 {
+            let best = cluster
+                .iter()
+                .map(|c| (c.cost - miss_cost(c.track), c))
+                .min_by(|a, b| {
+                    a.0.total_cmp(&b.0)
+                        .then((a.1.track, a.1.meas).cmp(&(b.1.track, b.1.meas)))
+                });
+            if let Some((_, c)) = best.filter(|(gain, _)| *gain < 0.0) {
                 out.push((c.track, c.meas));
             }
             continue;
@@ -70,7 +77,11 @@ fn to_int(cost: f64) -> i64 {
 /// Connected components of the bipartite gating graph (union–find over tracks and
 /// measurements), each in a deterministic order.
 fn clusters(candidates: &[Candidate]) -> Vec<Vec<Candidate>> {
-    let n_tracks = candidates.iter().map(|c| c.track).max().map_or(0, |m| m + 1);
+    let n_tracks = candidates
+        .iter()
+        .map(|c| c.track)
+        .max()
+        .map_or(0, |m| m + 1);
     let n_meas = candidates.iter().map(|c| c.meas).max().map_or(0, |m| m + 1);
     let mut parent: Vec<usize> = (0..n_tracks + n_meas).collect();
     fn find(parent: &mut [usize], mut a: usize) -> usize {
@@ -87,8 +98,10 @@ fn clusters(candidates: &[Candidate]) -> Vec<Vec<Candidate>> {
             parent[a.max(b)] = a.min(b);
         }
     }
-    let mut keyed: Vec<(usize, Candidate)> =
-        candidates.iter().map(|c| (find(&mut parent, c.track), *c)).collect();
+    let mut keyed: Vec<(usize, Candidate)> = candidates
+        .iter()
+        .map(|c| (find(&mut parent, c.track), *c))
+        .collect();
     keyed.sort_by_key(|&(root, c)| (root, c.track, c.meas));
     let mut out: Vec<Vec<Candidate>> = Vec::new();
     let mut last_root = usize::MAX;
@@ -132,7 +145,13 @@ mod tests {
 
     #[test]
     fn independent_clusters_are_solved_separately() {
-        let cands = [c(0, 0, 1.0), c(1, 1, 1.0), c(2, 2, 1.0), c(2, 3, 0.5), c(3, 3, 0.1)];
+        let cands = [
+            c(0, 0, 1.0),
+            c(1, 1, 1.0),
+            c(2, 2, 1.0),
+            c(2, 3, 0.5),
+            c(3, 3, 0.1),
+        ];
         let pairs = assign(&cands, |_| 50.0);
         assert_eq!(pairs, vec![(0, 0), (1, 1), (2, 2), (3, 3)]);
     }

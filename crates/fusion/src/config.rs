@@ -61,7 +61,7 @@ impl Default for TrackerConfig {
             report_missed_fixes: 2.6,
             delete_sigma_m: 300.0,
             init_sigma_vel_h_mps: 15.0,
-            init_sigma_vel_v_mps: 3.0,
+            init_sigma_vel_v_mps: 1.0,
             init_height_m: 80.0,
             init_sigma_height_m: 60.0,
             default_pd: 0.9,

@@ -10,8 +10,8 @@ use crate::measurement::Meas;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Innovation {
     pub y: Vec3,
-    /// Inverse innovation covariance (spare components are identity).
-    pub s_inv: Mat3,
+    /// Lower Cholesky factor of the innovation covariance (spare components are identity).
+    pub s_chol: Mat3,
     /// Squared Mahalanobis distance of the innovation.
     pub d2: f64,
     /// `ln det(2π S)` over the measurement's own components.
@@ -37,12 +37,19 @@ pub fn innovation(x: &Vec6, p: &Mat6, meas: &Meas) -> Option<Innovation> {
         }
     }
     let chol = s.cholesky()?;
-    let s_inv = chol.inverse();
+    let l = chol.l();
     let y = meas.innovation(&zhat);
-    let d2 = (y.transpose() * s_inv * y)[(0, 0)];
-    let det = chol.l().diagonal().product().powi(2);
+    // d² = |L⁻¹y|², by forward substitution: no inverse needed just to gate.
+    let w = l.solve_lower_triangular(&y)?;
+    let d2 = w.norm_squared();
+    let det = l.diagonal().product().powi(2);
     let ln_det_2pi_s = det.ln() + dim as f64 * (2.0 * PI).ln();
-    Some(Innovation { y, s_inv, d2, ln_det_2pi_s })
+    Some(Innovation {
+        y,
+        s_chol: l,
+        d2,
+        ln_det_2pi_s,
+    })
 }
 
 /// Updates `(x, p)` with `meas`; returns the innovation it used, or `None` when the update
@@ -52,7 +59,9 @@ pub fn update(x: &mut Vec6, p: &mut Mat6, meas: &Meas) -> Option<Innovation> {
     let r = meas.noise(&zhat);
     let inn = innovation(x, p, meas)?;
     let pht = *p * h.transpose();
-    let k = pht * inn.s_inv;
+    // K = P Hᵀ S⁻¹, as Kᵀ = S⁻¹ H P through the Cholesky factor.
+    let kt = nalgebra::Cholesky::pack_dirty(inn.s_chol).solve(&pht.transpose());
+    let k = kt.transpose();
     let dx = k * inn.y;
     let ikh = Mat6::identity() - k * h;
     let mut pn = ikh * *p * ikh.transpose() + k * r * k.transpose();

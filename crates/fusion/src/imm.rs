@@ -30,7 +30,7 @@ impl Default for ImmParams {
             models: [
                 ConstantVelocity::new(0.002, 1e-5),
                 ConstantVelocity::new(15.0, 1e-5),
-                ConstantVelocity::new(15.0, 15.0),
+                ConstantVelocity::new(15.0, 5.0),
                 ConstantVelocity::turning(TURN_DEG_S, 1.0, 1e-5),
                 ConstantVelocity::turning(-TURN_DEG_S, 1.0, 1e-5),
                 ConstantVelocity::stationary(0.01, 1e-4),
@@ -79,7 +79,11 @@ pub struct ImmState {
 impl ImmState {
     /// Every model starts from the same Gaussian.
     pub fn new(x: Vec6, p: Mat6, mu: [f64; MODELS]) -> Self {
-        Self { x: [x; MODELS], p: [p; MODELS], mu }
+        Self {
+            x: [x; MODELS],
+            p: [p; MODELS],
+            mu,
+        }
     }
 
     /// Moment-matched single Gaussian of the mixture.
@@ -101,7 +105,10 @@ impl ImmState {
         let t = params.transition(dt_s);
         let mut c = [0.0; MODELS];
         for j in 0..MODELS {
-            c[j] = (0..MODELS).map(|i| t[i][j] * self.mu[i]).sum::<f64>().max(1e-300);
+            c[j] = (0..MODELS)
+                .map(|i| t[i][j] * self.mu[i])
+                .sum::<f64>()
+                .max(1e-300);
         }
         let mut out = self.clone();
         for j in 0..MODELS {

@@ -163,17 +163,35 @@ mod tests {
         let (p, cov) = triangulate(&a, &b, 25.0, &cfg).unwrap_or_else(|| panic!("no crossing"));
         assert!((p[0] - 800.0).abs() < 1e-6 && (p[1] - 1200.0).abs() < 1e-6);
         // About 2 degrees at 1.4 km: tens of metres, not hundreds.
-        assert!(cov[(0, 0)].sqrt() < 100.0 && cov[(1, 1)].sqrt() < 100.0, "{cov}");
+        assert!(
+            cov[(0, 0)].sqrt() < 100.0 && cov[(1, 1)].sqrt() < 100.0,
+            "{cov}"
+        );
         assert_eq!(p[2], cfg.init_height_m);
     }
 
     #[test]
     fn parallel_or_diverging_bearings_do_not_cross() {
         let cfg = TrackerConfig::default();
-        let a = bearing(0, Vec3::new(0.0, 0.0, 5.0), Vec3::new(0.0, 1000.0, 0.0), 0.0);
-        let b = bearing(1, Vec3::new(500.0, 0.0, 5.0), Vec3::new(500.0, 1000.0, 0.0), 0.0);
+        let a = bearing(
+            0,
+            Vec3::new(0.0, 0.0, 5.0),
+            Vec3::new(0.0, 1000.0, 0.0),
+            0.0,
+        );
+        let b = bearing(
+            1,
+            Vec3::new(500.0, 0.0, 5.0),
+            Vec3::new(500.0, 1000.0, 0.0),
+            0.0,
+        );
         assert!(triangulate(&a, &b, 25.0, &cfg).is_none());
-        let c = bearing(1, Vec3::new(500.0, 0.0, 5.0), Vec3::new(1500.0, -1000.0, 0.0), 0.0);
+        let c = bearing(
+            1,
+            Vec3::new(500.0, 0.0, 5.0),
+            Vec3::new(1500.0, -1000.0, 0.0),
+            0.0,
+        );
         assert!(triangulate(&a, &c, 25.0, &cfg).is_none());
     }
 

@@ -74,7 +74,9 @@ impl Meas {
         obs: &Observation,
         frame: &dronewatch_geo::EnuFrame,
     ) -> Result<Self, MeasError> {
-        obs.measurement.validate().map_err(MeasError::InvalidField)?;
+        obs.measurement
+            .validate()
+            .map_err(MeasError::InvalidField)?;
         let sensor_enu = match obs.sensor_position {
             Some(p) => Vec3::from(frame.to_enu(&p)),
             None if obs.measurement.needs_sensor_position() => {
@@ -93,30 +95,57 @@ impl Meas {
             } => (
                 MeasKind::RangeAzEl,
                 Vec3::new(range_m, az_deg.to_radians(), el_deg.to_radians()),
-                Vec3::new(sigma_range_m, sigma_az_deg.to_radians(), sigma_el_deg.to_radians()),
+                Vec3::new(
+                    sigma_range_m,
+                    sigma_az_deg.to_radians(),
+                    sigma_el_deg.to_radians(),
+                ),
             ),
-            Measurement::Bearing { az_deg, sigma_az_deg } => (
+            Measurement::Bearing {
+                az_deg,
+                sigma_az_deg,
+            } => (
                 MeasKind::Bearing,
                 Vec3::new(az_deg.to_radians(), 0.0, 0.0),
                 Vec3::new(sigma_az_deg.to_radians(), 1.0, 1.0),
             ),
-            Measurement::AzEl { az_deg, el_deg, sigma_az_deg, sigma_el_deg } => (
+            Measurement::AzEl {
+                az_deg,
+                el_deg,
+                sigma_az_deg,
+                sigma_el_deg,
+            } => (
                 MeasKind::AzEl,
                 Vec3::new(az_deg.to_radians(), el_deg.to_radians(), 0.0),
                 Vec3::new(sigma_az_deg.to_radians(), sigma_el_deg.to_radians(), 1.0),
             ),
-            Measurement::BearingDistance { az_deg, dist_m, sigma_az_deg, sigma_dist_rel } => (
+            Measurement::BearingDistance {
+                az_deg,
+                dist_m,
+                sigma_az_deg,
+                sigma_dist_rel,
+            } => (
                 MeasKind::BearingDistance,
                 Vec3::new(az_deg.to_radians(), dist_m, 0.0),
                 Vec3::new(sigma_az_deg.to_radians(), sigma_dist_rel, 1.0),
             ),
-            Measurement::Position { position, sigma_horizontal_m, sigma_vertical_m } => (
+            Measurement::Position {
+                position,
+                sigma_horizontal_m,
+                sigma_vertical_m,
+            } => (
                 MeasKind::Position,
                 Vec3::from(frame.to_enu(&position)),
                 Vec3::new(sigma_horizontal_m, sigma_horizontal_m, sigma_vertical_m),
             ),
         };
-        Ok(Self { kind, sensor_kind: obs.sensor_kind, sensor_enu, z, sigma })
+        Ok(Self {
+            kind,
+            sensor_kind: obs.sensor_kind,
+            sensor_enu,
+            z,
+            sigma,
+        })
     }
 
     /// Predicted measurement and its Jacobian at state `x`.

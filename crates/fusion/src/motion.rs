@@ -22,15 +22,30 @@ pub struct ConstantVelocity {
 
 impl ConstantVelocity {
     pub const fn new(q_horizontal: f64, q_vertical: f64) -> Self {
-        Self { q_horizontal, q_vertical, turn_rate_deg_s: 0.0, stationary: false }
+        Self {
+            q_horizontal,
+            q_vertical,
+            turn_rate_deg_s: 0.0,
+            stationary: false,
+        }
     }
 
     pub const fn stationary(q_horizontal: f64, q_vertical: f64) -> Self {
-        Self { q_horizontal, q_vertical, turn_rate_deg_s: 0.0, stationary: true }
+        Self {
+            q_horizontal,
+            q_vertical,
+            turn_rate_deg_s: 0.0,
+            stationary: true,
+        }
     }
 
     pub const fn turning(turn_rate_deg_s: f64, q_horizontal: f64, q_vertical: f64) -> Self {
-        Self { q_horizontal, q_vertical, turn_rate_deg_s, stationary: false }
+        Self {
+            q_horizontal,
+            q_vertical,
+            turn_rate_deg_s,
+            stationary: false,
+        }
     }
 
     /// Predicts state and covariance `dt_s` ahead (`dt_s` may be 0; negative is treated as 0).
@@ -65,7 +80,11 @@ impl ConstantVelocity {
 
     fn add_noise(&self, pp: &mut Mat6, dt: f64) {
         let (dt2, dt3) = (dt * dt, dt * dt * dt);
-        for (axis, q) in [(0, self.q_horizontal), (1, self.q_horizontal), (2, self.q_vertical)] {
+        for (axis, q) in [
+            (0, self.q_horizontal),
+            (1, self.q_horizontal),
+            (2, self.q_vertical),
+        ] {
             pp[(axis, axis)] += q * dt3 / 3.0;
             pp[(axis, axis + 3)] += q * dt2 / 2.0;
             pp[(axis + 3, axis)] += q * dt2 / 2.0;
@@ -103,7 +122,11 @@ impl ConstantVelocity {
             }
             pp[(i + 3, i + 3)] = HOVER_SIGMA_MPS * HOVER_SIGMA_MPS;
         }
-        for (axis, q) in [(0, self.q_horizontal), (1, self.q_horizontal), (2, self.q_vertical)] {
+        for (axis, q) in [
+            (0, self.q_horizontal),
+            (1, self.q_horizontal),
+            (2, self.q_vertical),
+        ] {
             pp[(axis, axis)] += q * dt;
         }
         (xp, pp)
@@ -139,7 +162,8 @@ mod tests {
     fn unrolled_prediction_equals_the_matrix_form() {
         let m = ConstantVelocity::new(3.0, 0.1);
         let x = Vec6::new(100.0, -50.0, 80.0, 10.0, -3.0, 0.5);
-        let a = Mat6::from_fn(|i, j| ((i * 7 + j * 3) % 5) as f64 + if i == j { 10.0 } else { 0.0 });
+        let a =
+            Mat6::from_fn(|i, j| ((i * 7 + j * 3) % 5) as f64 + if i == j { 10.0 } else { 0.0 });
         let p = a * a.transpose();
         for dt in [0.0, 0.1, 1.0, 2.5] {
             let (x1, p1) = m.predict(&x, &p, dt);
@@ -170,7 +194,10 @@ mod tests {
         let m = ConstantVelocity::stationary(0.01, 0.01);
         let x = Vec6::new(5.0, 6.0, 50.0, 10.0, 5.0, -1.0);
         let (xp, pp) = m.predict(&x, &(Mat6::identity() * 4.0), 2.0);
-        assert_eq!([xp[0], xp[1], xp[2], xp[3], xp[4], xp[5]], [5.0, 6.0, 50.0, 0.0, 0.0, 0.0]);
+        assert_eq!(
+            [xp[0], xp[1], xp[2], xp[3], xp[4], xp[5]],
+            [5.0, 6.0, 50.0, 0.0, 0.0, 0.0]
+        );
         assert!((pp[(0, 0)] - 4.02).abs() < 1e-12 && pp[(0, 3)] == 0.0);
     }
 

@@ -23,7 +23,10 @@ impl SensorParams {
             SensorKind::Agent => 1e-6,
             SensorKind::RemoteId => 1e-12,
         };
-        Self { pd: default_pd, clutter_density }
+        Self {
+            pd: default_pd,
+            clutter_density,
+        }
     }
 
     fn from_sensor(s: &Sensor, default_pd: f64) -> Self {
@@ -58,7 +61,10 @@ pub struct SensorTable {
 
 impl SensorTable {
     pub fn new(sensors: &[Sensor], default_pd: f64) -> Self {
-        let mut t = Self { default_pd, ..Self::default() };
+        let mut t = Self {
+            default_pd,
+            ..Self::default()
+        };
         for s in sensors {
             let p = SensorParams::from_sensor(s, default_pd);
             t.by_id.insert(s.id.clone(), p);

@@ -52,7 +52,11 @@ impl TrackState {
             x,
             p,
             last_update_s: t_s,
-            last_position_s: if origin == Origin::Passive { f64::NEG_INFINITY } else { t_s },
+            last_position_s: if origin == Origin::Passive {
+                f64::NEG_INFINITY
+            } else {
+                t_s
+            },
             fix_interval_s: 1.0,
             position_hits: u32::from(origin != Origin::Passive),
             updates: 1,
@@ -65,7 +69,11 @@ impl TrackState {
     /// When the track was last held in place: by a position sensor, or for a track that
     /// never had one, by anything.
     pub fn last_fix_s(&self) -> f64 {
-        if self.position_hits > 0 { self.last_position_s } else { self.last_update_s }
+        if self.position_hits > 0 {
+            self.last_position_s
+        } else {
+            self.last_update_s
+        }
     }
 
     pub fn is_confirmed(&self) -> bool {

@@ -12,12 +12,21 @@ use dronewatch_model::{
 
 use crate::assoc::{self, Candidate};
 use crate::config::TrackerConfig;
+use crate::ekf;
 use crate::imm::ImmState;
 use crate::initiate::{self, PooledBearing};
 use crate::linalg::{Mat6, Vec3, Vec6};
 use crate::measurement::{Meas, MeasError, MeasKind, wrap_pi};
 use crate::sensors::{SensorParams, SensorTable};
 use crate::track::{Origin, TrackState};
+
+/// The cheap pre-gate lets through up to this many times the gate's squared distance: the
+/// full IMM may explain a measurement better than the combined estimate does.
+const PRE_GATE_FACTOR: f64 = 4.0;
+
+/// A bearing updates a track only if the track's angular uncertainty seen from the sensor
+/// is at least this fraction of the bearing's own noise.
+const BEARING_INFO_RATIO: f64 = 0.5;
 
 /// Why an observation was not accepted. The tracker's state is unchanged by a rejection.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -125,7 +134,10 @@ impl Tracker {
         }
         let meas = Meas::from_observation(&obs, &self.frame).map_err(|source| {
             self.stats.rejected_invalid += 1;
-            IngestError::Invalid { id: obs.id.0, source }
+            IngestError::Invalid {
+                id: obs.id.0,
+                source,
+            }
         })?;
         if self.latest_arrival.is_some_and(|l| obs.t < l) {
             self.stats.reordered += 1;
@@ -133,7 +145,10 @@ impl Tracker {
         self.latest_arrival = Some(self.latest_arrival.map_or(obs.t, |l| l.max(obs.t)));
         self.arrivals += 1;
         let serial = obs.identity.remote_id_serial;
-        self.pending.insert((obs.t, obs.sensor_id, self.arrivals), Pending { meas, serial });
+        self.pending.insert(
+            (obs.t, obs.sensor_id, self.arrivals),
+            Pending { meas, serial },
+        );
         Ok(())
     }
 
@@ -212,9 +227,22 @@ impl Tracker {
         params: SensorParams,
     ) -> Option<(f64, f64)> {
         let track = &self.tracks[ti];
+        let gate = self.cfg.gate_chi2[meas.kind.dim() - 1];
+        // Cheap pre-gate on the combined estimate, flying on or stopped, with a wide margin;
+        // the full IMM prediction is made only for measurements that pass it.
+        let (x, p) = self.gating_state(track, t_s);
+        let moving = ekf::innovation(&x, &p, meas).is_some_and(|i| i.d2 <= PRE_GATE_FACTOR * gate);
+        if !moving {
+            let mut still = track.x;
+            still.fixed_rows_mut::<3>(3).fill(0.0);
+            let stopped =
+                ekf::innovation(&still, &p, meas).is_some_and(|i| i.d2 <= PRE_GATE_FACTOR * gate);
+            if !stopped {
+                return None;
+            }
+        }
         let pred = preds.get_or_predict(ti, || track.imm.predict(&self.cfg.imm, t_s - track.t_s));
         let (d2, nll) = pred.score(meas)?;
-        let gate = self.cfg.gate_chi2[meas.kind.dim() - 1];
         (d2 <= gate).then(|| (nll + params.clutter_density.ln() - params.pd.ln(), d2))
     }
 
@@ -281,7 +309,13 @@ impl Tracker {
         self.tracks.len() - 1
     }
 
-    fn process_radar(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, plots: Vec<Meas>) {
+    fn process_radar(
+        &mut self,
+        t_s: f64,
+        sensor: &SensorId,
+        params: SensorParams,
+        plots: Vec<Meas>,
+    ) {
         // Plots in Cartesian, binned on a horizontal grid for a cheap first gate.
         const CELL_M: f64 = 250.0;
         let points: Vec<Vec3> = plots
@@ -306,8 +340,8 @@ impl Tracker {
             }
             let (x, p) = self.gating_state(track, t_s);
             let rho = ((x[0] - sensor_enu[0]).powi(2) + (x[1] - sensor_enu[1]).powi(2)).sqrt();
-            let spread = (p[(0, 0)] + p[(1, 1)] + sigma_r * sigma_r + (rho * sigma_az).powi(2))
-                .sqrt();
+            let spread =
+                (p[(0, 0)] + p[(1, 1)] + sigma_r * sigma_r + (rho * sigma_az).powi(2)).sqrt();
             // Around where the track would be if it flew on, and where it was if it stopped.
             let radius = 4.0 * spread + 20.0;
             let (lo_e, hi_e) = (x[0].min(track.x[0]) - radius, x[0].max(track.x[0]) + radius);
@@ -316,7 +350,9 @@ impl Tracker {
             near.clear();
             for ce in c0.0..=c1.0 {
                 for cn in c0.1..=c1.1 {
-                    let Some(js) = grid.get(&(ce, cn)) else { continue };
+                    let Some(js) = grid.get(&(ce, cn)) else {
+                        continue;
+                    };
                     for &j in js {
                         let q = points[j];
                         let to_moved = (q[0] - x[0]).hypot(q[1] - x[1]);
@@ -330,7 +366,11 @@ impl Tracker {
             near.sort_unstable();
             for &j in &near {
                 if let Some((cost, d2)) = self.candidate(&mut preds, ti, t_s, &plots[j], params) {
-                    cands.push(Candidate { track: ti, meas: j, cost });
+                    cands.push(Candidate {
+                        track: ti,
+                        meas: j,
+                        cost,
+                    });
                     if self.tracks[ti].is_confirmed() {
                         best_d2[j] = best_d2[j].min(d2);
                     }
@@ -409,7 +449,9 @@ impl Tracker {
                 ti
             }
             None => {
-                let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) else { return };
+                let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) else {
+                    return;
+                };
                 self.start_track(Origin::RemoteId, pos, cov, t_s, sensor)
             }
         };
@@ -430,11 +472,14 @@ impl Tracker {
     ) {
         let s = bearings[0].sensor_enu;
         let sigma_az = bearings[0].sigma[0];
-        let mut cands = Vec::new();
-        let mut preds = Predictions::default();
+        // First the tracks held by radar to a few metres: a bearing gains them nothing, and
+        // in a crowded scene would only risk a wrong association, so a bearing in their gate
+        // is just marked as explained (it is no new target to triangulate). The rest (tracks
+        // about as uncertain across the line of sight as the bearing) are updated by GNN.
+        let gate = self.cfg.gate_chi2[0];
         let mut best_d2 = vec![f64::INFINITY; bearings.len()];
-        for ti in 0..self.tracks.len() {
-            let track = &self.tracks[ti];
+        let mut informative = Vec::new();
+        for (ti, track) in self.tracks.iter().enumerate() {
             // Bearings only refine tracks that exist for sure, or were started by bearings.
             if track.deleted || !(track.is_confirmed() || track.origin == Origin::Passive) {
                 continue;
@@ -443,14 +488,34 @@ impl Tracker {
             let (de, dn) = (x[0] - s[0], x[1] - s[1]);
             let rho = (de * de + dn * dn).sqrt().max(1.0);
             let az = de.atan2(dn);
-            let window = 5.0 * sigma_az + 4.0 * (p[(0, 0)] + p[(1, 1)]).sqrt() / rho + 0.02;
+            let sigma_track_rad = (p[(0, 0)] + p[(1, 1)]).sqrt() / rho;
+            let window = 5.0 * sigma_az + 4.0 * sigma_track_rad + 0.02;
+            if sigma_track_rad > BEARING_INFO_RATIO * sigma_az {
+                informative.push((ti, az, window));
+                continue;
+            }
             for (j, m) in bearings.iter().enumerate() {
                 if wrap_pi(m.z[0] - az).abs() > window {
                     continue;
                 }
-                if let Some((cost, d2)) = self.candidate(&mut preds, ti, t_s, m, params) {
-                    cands.push(Candidate { track: ti, meas: j, cost });
-                    best_d2[j] = best_d2[j].min(d2);
+                if let Some(inn) = ekf::innovation(&x, &p, m).filter(|i| i.d2 <= gate) {
+                    best_d2[j] = best_d2[j].min(inn.d2);
+                }
+            }
+        }
+        let mut cands = Vec::new();
+        let mut preds = Predictions::default();
+        for (ti, az, window) in informative {
+            for (j, m) in bearings.iter().enumerate() {
+                if best_d2[j] <= gate || wrap_pi(m.z[0] - az).abs() > window {
+                    continue;
+                }
+                if let Some((cost, _)) = self.candidate(&mut preds, ti, t_s, m, params) {
+                    cands.push(Candidate {
+                        track: ti,
+                        meas: j,
+                        cost,
+                    });
                 }
             }
         }
@@ -462,12 +527,17 @@ impl Tracker {
             let pred = preds.take(ti);
             self.update_track(ti, t_s, &bearings[j], sensor, pred);
         }
-        self.bearing_pool.retain(|b| t_s - b.t_s <= self.cfg.bearing_pool_s);
+        self.bearing_pool
+            .retain(|b| t_s - b.t_s <= self.cfg.bearing_pool_s);
         for (j, meas) in bearings.into_iter().enumerate() {
-            if used[j] || best_d2[j] < 9.0 {
+            if used[j] || best_d2[j] <= gate {
                 continue;
             }
-            let new = PooledBearing { t_s, sensor: sensor_ix, meas };
+            let new = PooledBearing {
+                t_s,
+                sensor: sensor_ix,
+                meas,
+            };
             let partner = self.bearing_pool.iter().enumerate().find_map(|(k, old)| {
                 let baseline = (old.meas.sensor_enu - new.meas.sensor_enu).norm();
                 if old.sensor == sensor_ix || baseline < 50.0 {
@@ -507,7 +577,11 @@ impl Tracker {
                 continue;
             }
             if let Some((cost, _)) = self.candidate(&mut preds, ti, t_s, &meas, params) {
-                cands.push(Candidate { track: ti, meas: 0, cost });
+                cands.push(Candidate {
+                    track: ti,
+                    meas: 0,
+                    cost,
+                });
             }
         }
         let miss = Self::miss_cost(params);
@@ -530,8 +604,11 @@ impl Tracker {
         let cfg = &self.cfg;
         for track in &mut self.tracks {
             let age = now_s - track.last_fix_s();
-            let limit =
-                if track.is_confirmed() { cfg.delete_after_s } else { cfg.tentative_timeout_s };
+            let limit = if track.is_confirmed() {
+                cfg.delete_after_s
+            } else {
+                cfg.tentative_timeout_s
+            };
             let (_, p) = cfg.imm.models[1].predict(&track.x, &track.p, now_s - track.t_s);
             if age > limit || (p[(0, 0)] + p[(1, 1)]).sqrt() > cfg.delete_sigma_m {
                 track.deleted = true;
@@ -563,7 +640,11 @@ impl Tracker {
             .filter(|(_, t)| !t.deleted)
             .map(|(i, t)| {
                 let dt = now_s - t.t_s;
-                let pos = Vec3::new(t.x[0] + dt * t.x[3], t.x[1] + dt * t.x[4], t.x[2] + dt * t.x[5]);
+                let pos = Vec3::new(
+                    t.x[0] + dt * t.x[3],
+                    t.x[1] + dt * t.x[4],
+                    t.x[2] + dt * t.x[5],
+                );
                 (pos[0], i, pos, Vec3::new(t.x[3], t.x[4], t.x[5]))
             })
             .collect();
@@ -611,8 +692,10 @@ impl Tracker {
             .tracks
             .iter()
             .filter(|tr| {
-                let max_age_s =
-                    self.cfg.report_max_age_s.max(self.cfg.report_missed_fixes * tr.fix_interval_s);
+                let max_age_s = self
+                    .cfg
+                    .report_max_age_s
+                    .max(self.cfg.report_missed_fixes * tr.fix_interval_s);
                 !tr.deleted && t_s - tr.last_fix_s() <= max_age_s
             })
             .filter_map(|tr| {
@@ -630,7 +713,11 @@ impl Tracker {
                 Some(Track {
                     id,
                     t,
-                    status: if coasting { TrackStatus::Coasting } else { TrackStatus::Confirmed },
+                    status: if coasting {
+                        TrackStatus::Coasting
+                    } else {
+                        TrackStatus::Confirmed
+                    },
                     position: self.frame.to_lla(&enu),
                     enu_m: enu,
                     vel_enu_mps: [x[3], x[4], x[5]],

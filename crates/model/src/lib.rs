@@ -30,7 +30,11 @@ pub struct Lla {
 
 impl Lla {
     pub const fn new(lat_deg: f64, lon_deg: f64, h_m: f64) -> Self {
-        Self { lat_deg, lon_deg, h_m }
+        Self {
+            lat_deg,
+            lon_deg,
+            h_m,
+        }
     }
 
     /// True when every field is finite and latitude is within [-90, 90].

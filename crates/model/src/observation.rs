@@ -30,7 +30,11 @@ pub struct Observation {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Measurement {
     /// An absolute 3D position (Remote ID, GNSS, a fused position from another system).
-    Position { position: Lla, sigma_horizontal_m: f64, sigma_vertical_m: f64 },
+    Position {
+        position: Lla,
+        sigma_horizontal_m: f64,
+        sigma_vertical_m: f64,
+    },
     /// A radar plot relative to the sensor.
     RangeAzEl {
         range_m: f64,
@@ -43,10 +47,20 @@ pub enum Measurement {
     /// Bearing only (RF direction finder).
     Bearing { az_deg: f64, sigma_az_deg: f64 },
     /// Azimuth and elevation without range (acoustic array, camera).
-    AzEl { az_deg: f64, el_deg: f64, sigma_az_deg: f64, sigma_el_deg: f64 },
+    AzEl {
+        az_deg: f64,
+        el_deg: f64,
+        sigma_az_deg: f64,
+        sigma_el_deg: f64,
+    },
     /// A person's report: compass bearing and a rough horizontal distance whose error is a
     /// fraction of the distance itself.
-    BearingDistance { az_deg: f64, dist_m: f64, sigma_az_deg: f64, sigma_dist_rel: f64 },
+    BearingDistance {
+        az_deg: f64,
+        dist_m: f64,
+        sigma_az_deg: f64,
+        sigma_dist_rel: f64,
+    },
 }
 
 /// The shape of a measurement, without its values.
@@ -81,10 +95,18 @@ impl Measurement {
             if v.is_finite() { Ok(()) } else { Err(name) }
         }
         fn sigma(v: f64, name: &'static str) -> Result<(), &'static str> {
-            if v.is_finite() && v > 0.0 { Ok(()) } else { Err(name) }
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(name)
+            }
         }
         match *self {
-            Measurement::Position { position, sigma_horizontal_m, sigma_vertical_m } => {
+            Measurement::Position {
+                position,
+                sigma_horizontal_m,
+                sigma_vertical_m,
+            } => {
                 if !position.is_valid() {
                     return Err("position");
                 }
@@ -112,11 +134,19 @@ impl Measurement {
                 sigma(sigma_az_deg, "sigma_az_deg")?;
                 sigma(sigma_el_deg, "sigma_el_deg")
             }
-            Measurement::Bearing { az_deg, sigma_az_deg } => {
+            Measurement::Bearing {
+                az_deg,
+                sigma_az_deg,
+            } => {
                 finite(az_deg, "az_deg")?;
                 sigma(sigma_az_deg, "sigma_az_deg")
             }
-            Measurement::AzEl { az_deg, el_deg, sigma_az_deg, sigma_el_deg } => {
+            Measurement::AzEl {
+                az_deg,
+                el_deg,
+                sigma_az_deg,
+                sigma_el_deg,
+            } => {
                 finite(az_deg, "az_deg")?;
                 finite(el_deg, "el_deg")?;
                 if !(-90.0..=90.0).contains(&el_deg) {
@@ -125,7 +155,12 @@ impl Measurement {
                 sigma(sigma_az_deg, "sigma_az_deg")?;
                 sigma(sigma_el_deg, "sigma_el_deg")
             }
-            Measurement::BearingDistance { az_deg, dist_m, sigma_az_deg, sigma_dist_rel } => {
+            Measurement::BearingDistance {
+                az_deg,
+                dist_m,
+                sigma_az_deg,
+                sigma_dist_rel,
+            } => {
                 finite(az_deg, "az_deg")?;
                 finite(dist_m, "dist_m")?;
                 if dist_m <= 0.0 {
@@ -186,7 +221,10 @@ mod tests {
             sigma_el_deg: 1.0,
         };
         assert_eq!(m.validate(), Err("sigma_az_deg"));
-        let m = Measurement::Bearing { az_deg: f64::NAN, sigma_az_deg: 2.0 };
+        let m = Measurement::Bearing {
+            az_deg: f64::NAN,
+            sigma_az_deg: 2.0,
+        };
         assert_eq!(m.validate(), Err("az_deg"));
         let m = Measurement::BearingDistance {
             az_deg: 10.0,

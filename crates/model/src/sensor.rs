@@ -108,7 +108,10 @@ mod tests {
 
     #[test]
     fn clutter_without_region_has_no_density() {
-        let c = Clutter { rate_per_scan: 0.5, ..Default::default() };
+        let c = Clutter {
+            rate_per_scan: 0.5,
+            ..Default::default()
+        };
         assert_eq!(c.radar_density_per_m_rad2(), None);
     }
 }
