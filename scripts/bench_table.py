@@ -41,9 +41,8 @@ def parts(s):
 
 def main():
     out = sys.argv[1]
-    extra = sorted(n for n in os.listdir(out)
-                   if n not in ORDER and os.path.isfile(os.path.join(out, n, 'sensors.json')))
-    names = [n for n in ORDER if os.path.isdir(os.path.join(out, n))] + extra
+    ran = {n for n in os.listdir(out) if any(os.path.isdir(os.path.join(out, n, r)) for r in ('dw', 'ss-gnn-rid'))}
+    names = [n for n in ORDER if n in ran] + sorted(ran - set(ORDER))
     print('| scenario | dw GOSPA | ss GOSPA | dw/ss | dw loc / missed / false | ss loc / missed / false '
           '| dw RMSE m | ID switches dw / ss | breaks dw / ss | track IDs dw / ss | dw wall s '
           '| dw peak RSS MB | ss wall s | detections |')

@@ -24,7 +24,7 @@ EVAL="small-1 medium-1 small-2 small-3 medium-2 medium-3 small-7-syd medium-5-cl
 DEV="small-101 medium-101 medium-102"
 [ "${LARGE:-1}" = 0 ] && LARGE_SET="" || LARGE_SET="large-1"
 SCENARIOS=${SCENARIOS:-$EVAL $DEV $LARGE_SET}
-[ -z "$LARGE_SET" ] && SCENARIOS=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -v '^large-' | xargs)
+[ -z "$LARGE_SET" ] && SCENARIOS=$(tr ' ' '\n' <<<"$SCENARIOS" | { grep -v '^large-' || true; } | xargs)
 
 log() { echo "[$(date +%T)] $*" >&2; }
 
