@@ -11,4 +11,5 @@ if ! "$venv/bin/python" -c 'import numpy, scipy' 2>/dev/null; then
 fi
 export DRONEWATCH_BENCH_PYTHON="$venv/bin/python"
 
-cargo test --workspace "$@"
+# Library, binary and integration tests (doc tests hold no examples yet).
+cargo test --workspace --lib --bins --tests "$@"

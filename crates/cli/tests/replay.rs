@@ -8,6 +8,17 @@ fn dronewatch() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dronewatch"))
 }
 
+/// `dronewatch replay --scenario SCEN --out OUT`, ready for more arguments.
+fn replay(scen: &Path, out: &Path) -> Command {
+    let mut cmd = dronewatch();
+    cmd.arg("replay")
+        .arg("--scenario")
+        .arg(scen)
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
 /// The shared benchmark folder (`../shared/bench` beside the repository), or `None` with a
 /// clear message when it is absent. CI always has it, so there its absence is a failure.
 fn bench_dir() -> Option<PathBuf> {
@@ -83,23 +94,9 @@ fn a_generated_scenario_is_tracked_far_better_than_raw_plots_and_reproducibly() 
     );
 
     let tracks = scen.join("dw.tracks.jsonl");
-    run_ok(
-        dronewatch()
-            .arg("replay")
-            .arg("--scenario")
-            .arg(&scen)
-            .arg("--out")
-            .arg(&tracks),
-    );
+    run_ok(&mut replay(&scen, &tracks));
     let again = scen.join("dw2.tracks.jsonl");
-    run_ok(
-        dronewatch()
-            .arg("replay")
-            .arg("--scenario")
-            .arg(&scen)
-            .arg("--out")
-            .arg(&again),
-    );
+    run_ok(&mut replay(&scen, &again));
     let (a, b) = (std::fs::read(&tracks), std::fs::read(&again));
     assert!(
         matches!((&a, &b), (Ok(a), Ok(b)) if !a.is_empty() && a == b),
@@ -157,24 +154,14 @@ fn a_malformed_line_is_named_and_can_be_skipped() {
     write_scenario(&scen, &(lines.join("\n") + "\n"));
     let out = tmp.path().join("tracks.jsonl");
 
-    let strict = dronewatch()
-        .arg("replay")
-        .arg("--scenario")
-        .arg(&scen)
-        .arg("--out")
-        .arg(&out)
-        .output();
-    let strict = strict.unwrap_or_else(|e| panic!("{e}"));
+    let strict = replay(&scen, &out)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     let err = String::from_utf8_lossy(&strict.stderr);
     assert!(!strict.status.success());
     assert!(err.contains("line 2") && err.contains("range_m"), "{err}");
 
-    let lenient = dronewatch()
-        .arg("replay")
-        .arg("--scenario")
-        .arg(&scen)
-        .arg("--out")
-        .arg(&out)
+    let lenient = replay(&scen, &out)
         .arg("--skip-bad-lines")
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
