@@ -27,6 +27,10 @@ pub struct TrackerConfig {
     /// or at most `report_missed_fixes` of their usual fix intervals old, whichever is longer.
     pub report_max_age_s: f64,
     pub report_missed_fixes: f64,
+    /// Confirmed tracks with radar or Remote ID fixes are reported only while their 3D
+    /// position standard deviation is below this [m]: a new track far out may still be
+    /// tens of metres off in height.
+    pub report_max_sigma_m: f64,
     /// A track whose horizontal position standard deviation grows past this is deleted [m].
     pub delete_sigma_m: f64,
     /// Prior velocity standard deviation of a new track, horizontal and vertical [m/s].
@@ -57,8 +61,9 @@ impl Default for TrackerConfig {
             confirm_hits_passive: 5,
             tentative_timeout_s: 1.6,
             delete_after_s: 5.0,
-            report_max_age_s: 1.6,
-            report_missed_fixes: 2.6,
+            report_max_age_s: 2.1,
+            report_missed_fixes: 3.6,
+            report_max_sigma_m: 50.0,
             delete_sigma_m: 300.0,
             init_sigma_vel_h_mps: 15.0,
             init_sigma_vel_v_mps: 1.0,

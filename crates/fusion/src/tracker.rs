@@ -702,6 +702,12 @@ impl Tracker {
                 let id = tr.id?;
                 let imm = tr.imm.predict(&self.cfg.imm, t_s - tr.t_s);
                 let (x, p) = imm.combined();
+                // Held back until settled, if radar or Remote ID will settle it; a track
+                // from bearings alone is the best there is and is shown as it is.
+                let sigma_m = (p[(0, 0)] + p[(1, 1)] + p[(2, 2)]).sqrt();
+                if tr.position_hits > 0 && sigma_m > self.cfg.report_max_sigma_m {
+                    return None;
+                }
                 let enu = [x[0], x[1], x[2]];
                 let mut cov = [0.0; 9];
                 for i in 0..3 {
