@@ -4,6 +4,7 @@ use dronewatch_model::{SensorId, SensorKind, TrackId};
 
 use crate::imm::ImmState;
 use crate::linalg::{Mat6, Vec6};
+use crate::motion::ConstantVelocity;
 
 /// How a track was started; decides what it needs to be confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +95,12 @@ impl TrackState {
         }
         self.updates += 1;
         self.last_update_s = t_s;
+    }
+
+    /// The combined estimate moved on to `t_s` by one motion model: cheap, for coarse
+    /// gating and staleness checks where the full IMM prediction is not worth making.
+    pub fn coarse_prediction(&self, model: &ConstantVelocity, t_s: f64) -> (Vec6, Mat6) {
+        model.predict(&self.x, &self.p, t_s - self.t_s)
     }
 
     /// Horizontal position standard deviation (square root of the larger eigenvalue bound).

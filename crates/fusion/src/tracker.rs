@@ -211,17 +211,18 @@ impl Tracker {
     /// Coarse gating state of a track: its combined estimate moved on by the manoeuvre
     /// model. Cheap; only used to skip measurements that are far away.
     fn gating_state(&self, track: &TrackState, t_s: f64) -> (Vec6, Mat6) {
-        self.cfg.imm.models[1].predict(&track.x, &track.p, t_s - track.t_s)
+        track.coarse_prediction(&self.cfg.imm.models[1], t_s)
     }
 
     /// Fine gate and cost of `meas` for track `ti`, on the track's full IMM prediction
     /// (kept in `preds` for the update that may follow). The gate passes when any motion
     /// model explains the measurement; the cost is `-ln(Pd · L / λ)` with `L` the mixture
-    /// likelihood.
+    /// likelihood. `coarse` is the track's [`gating_state`](Self::gating_state) at `t_s`.
     fn candidate(
         &self,
         preds: &mut Predictions,
         ti: usize,
+        coarse: &(Vec6, Mat6),
         t_s: f64,
         meas: &Meas,
         params: SensorParams,
@@ -230,13 +231,13 @@ impl Tracker {
         let gate = self.cfg.gate_chi2[meas.kind.dim() - 1];
         // Cheap pre-gate on the combined estimate, flying on or stopped, with a wide margin;
         // the full IMM prediction is made only for measurements that pass it.
-        let (x, p) = self.gating_state(track, t_s);
-        let moving = ekf::innovation(&x, &p, meas).is_some_and(|i| i.d2 <= PRE_GATE_FACTOR * gate);
+        let (x, p) = coarse;
+        let moving = ekf::innovation(x, p, meas).is_some_and(|i| i.d2 <= PRE_GATE_FACTOR * gate);
         if !moving {
             let mut still = track.x;
             still.fixed_rows_mut::<3>(3).fill(0.0);
             let stopped =
-                ekf::innovation(&still, &p, meas).is_some_and(|i| i.d2 <= PRE_GATE_FACTOR * gate);
+                ekf::innovation(&still, p, meas).is_some_and(|i| i.d2 <= PRE_GATE_FACTOR * gate);
             if !stopped {
                 return None;
             }
@@ -338,7 +339,8 @@ impl Tracker {
             if track.deleted {
                 continue;
             }
-            let (x, p) = self.gating_state(track, t_s);
+            let coarse = self.gating_state(track, t_s);
+            let (x, p) = &coarse;
             let rho = ((x[0] - sensor_enu[0]).powi(2) + (x[1] - sensor_enu[1]).powi(2)).sqrt();
             let spread =
                 (p[(0, 0)] + p[(1, 1)] + sigma_r * sigma_r + (rho * sigma_az).powi(2)).sqrt();
@@ -365,7 +367,8 @@ impl Tracker {
             }
             near.sort_unstable();
             for &j in &near {
-                if let Some((cost, d2)) = self.candidate(&mut preds, ti, t_s, &plots[j], params) {
+                let scored = self.candidate(&mut preds, ti, &coarse, t_s, &plots[j], params);
+                if let Some((cost, d2)) = scored {
                     cands.push(Candidate {
                         track: ti,
                         meas: j,
@@ -428,13 +431,14 @@ impl Tracker {
             if track.deleted || (p.serial.is_some() && track.serial.is_some()) {
                 continue;
             }
-            let (x, pc) = self.gating_state(track, t_s);
+            let coarse = self.gating_state(track, t_s);
+            let (x, pc) = &coarse;
             let d = (x[0] - meas.z[0]).powi(2) + (x[1] - meas.z[1]).powi(2);
             if d > (5.0 * (pc[(0, 0)] + pc[(1, 1)] + meas.sigma[0].powi(2)).sqrt() + 50.0).powi(2) {
                 continue;
             }
             let confirmed = track.is_confirmed();
-            if let Some((cost, _)) = self.candidate(&mut preds, ti, t_s, &meas, params) {
+            if let Some((cost, _)) = self.candidate(&mut preds, ti, &coarse, t_s, &meas, params) {
                 // Prefer confirmed tracks: a tentative one may be clutter that drifted near.
                 let cost = if confirmed { cost } else { cost + 5.0 };
                 if best.is_none_or(|(c, _)| cost < c) {
@@ -484,33 +488,34 @@ impl Tracker {
             if track.deleted || !(track.is_confirmed() || track.origin == Origin::Passive) {
                 continue;
             }
-            let (x, p) = self.gating_state(track, t_s);
+            let coarse = self.gating_state(track, t_s);
+            let (x, p) = &coarse;
             let (de, dn) = (x[0] - s[0], x[1] - s[1]);
             let rho = (de * de + dn * dn).sqrt().max(1.0);
             let az = de.atan2(dn);
             let sigma_track_rad = (p[(0, 0)] + p[(1, 1)]).sqrt() / rho;
             let window = 5.0 * sigma_az + 4.0 * sigma_track_rad + 0.02;
             if sigma_track_rad > BEARING_INFO_RATIO * sigma_az {
-                informative.push((ti, az, window));
+                informative.push((ti, az, window, coarse));
                 continue;
             }
             for (j, m) in bearings.iter().enumerate() {
                 if wrap_pi(m.z[0] - az).abs() > window {
                     continue;
                 }
-                if let Some(inn) = ekf::innovation(&x, &p, m).filter(|i| i.d2 <= gate) {
+                if let Some(inn) = ekf::innovation(x, p, m).filter(|i| i.d2 <= gate) {
                     best_d2[j] = best_d2[j].min(inn.d2);
                 }
             }
         }
         let mut cands = Vec::new();
         let mut preds = Predictions::default();
-        for (ti, az, window) in informative {
+        for (ti, az, window, coarse) in informative {
             for (j, m) in bearings.iter().enumerate() {
                 if best_d2[j] <= gate || wrap_pi(m.z[0] - az).abs() > window {
                     continue;
                 }
-                if let Some((cost, _)) = self.candidate(&mut preds, ti, t_s, m, params) {
+                if let Some((cost, _)) = self.candidate(&mut preds, ti, &coarse, t_s, m, params) {
                     cands.push(Candidate {
                         track: ti,
                         meas: j,
@@ -573,10 +578,12 @@ impl Tracker {
         let mut cands = Vec::new();
         let mut preds = Predictions::default();
         for ti in 0..self.tracks.len() {
-            if self.tracks[ti].deleted || !self.tracks[ti].is_confirmed() {
+            let track = &self.tracks[ti];
+            if track.deleted || !track.is_confirmed() {
                 continue;
             }
-            if let Some((cost, _)) = self.candidate(&mut preds, ti, t_s, &meas, params) {
+            let coarse = self.gating_state(track, t_s);
+            if let Some((cost, _)) = self.candidate(&mut preds, ti, &coarse, t_s, &meas, params) {
                 cands.push(Candidate {
                     track: ti,
                     meas: 0,
@@ -609,7 +616,7 @@ impl Tracker {
             } else {
                 cfg.tentative_timeout_s
             };
-            let (_, p) = cfg.imm.models[1].predict(&track.x, &track.p, now_s - track.t_s);
+            let (_, p) = track.coarse_prediction(&cfg.imm.models[1], now_s);
             if age > limit || (p[(0, 0)] + p[(1, 1)]).sqrt() > cfg.delete_sigma_m {
                 track.deleted = true;
             }
