@@ -69,8 +69,9 @@ pub struct Tracker {
     frame: EnuFrame,
     epoch: TimeNs,
     sensors: SensorTable,
-    /// Sensor ids seen, interned to indices for the bearing pool.
+    /// Sensor ids seen, interned to indices for the bearing pool, and back.
     sensor_index: BTreeMap<SensorId, usize>,
+    sensor_ids: Vec<SensorId>,
     tracks: Vec<TrackState>,
     serials: BTreeMap<String, usize>,
     next_track_id: u64,
@@ -96,6 +97,7 @@ impl Tracker {
             frame: EnuFrame::new(origin),
             epoch,
             sensor_index: BTreeMap::new(),
+            sensor_ids: Vec::new(),
             tracks: Vec::new(),
             serials: BTreeMap::new(),
             next_track_id: 1,
@@ -188,8 +190,15 @@ impl Tracker {
             return;
         };
         let params = self.sensors.get(sensor, kind);
-        let next = self.sensor_index.len();
-        let sensor_ix = *self.sensor_index.entry(sensor.clone()).or_insert(next);
+        let sensor_ix = match self.sensor_index.get(sensor) {
+            Some(&ix) => ix,
+            None => {
+                self.sensor_ids.push(sensor.clone());
+                self.sensor_index
+                    .insert(sensor.clone(), self.sensor_ids.len() - 1);
+                self.sensor_ids.len() - 1
+            }
+        };
         let mut radar_like = Vec::new();
         let mut bearings = Vec::new();
         for p in scan {
@@ -552,22 +561,16 @@ impl Tracker {
             });
             match partner {
                 Some((k, (pos, cov))) => {
-                    self.bearing_pool.remove(k);
+                    let old = self.bearing_pool.remove(k);
                     self.stats.triangulations += 1;
                     let ti = self.start_track(Origin::Passive, pos, cov, t_s, sensor);
-                    // Both bearings count: the track was seen by two sensors.
-                    let other = self
-                        .sensor_index
-                        .iter()
-                        .find(|(_, ix)| **ix != sensor_ix)
-                        .map(|(id, _)| id.clone());
-                    if let Some(other) = other {
-                        let track = &mut self.tracks[ti];
-                        if let Err(at) = track.sensors.binary_search(&other) {
-                            track.sensors.insert(at, other);
-                        }
-                        track.updates += 1;
+                    // The partner bearing counts too: the track was seen by two sensors.
+                    let other = self.sensor_ids[old.sensor].clone();
+                    let track = &mut self.tracks[ti];
+                    if let Err(at) = track.sensors.binary_search(&other) {
+                        track.sensors.insert(at, other);
                     }
+                    track.updates += 1;
                 }
                 None => self.bearing_pool.push(new),
             }
@@ -783,5 +786,53 @@ impl Predictions {
     fn take(&mut self, ti: usize) -> Option<ImmState> {
         let at = self.by_track.iter().position(|(t, _)| *t == ti)?;
         Some(self.by_track.swap_remove(at).1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dronewatch_model::{IdentityHints, Measurement, ObservationId, SensorKind};
+
+    const ORIGIN: Lla = Lla::new(51.2, -1.8, 100.0);
+
+    fn bearing(id: u64, t: TimeNs, sensor: &str, at: [f64; 3], toward: [f64; 2]) -> Observation {
+        let az = (toward[0] - at[0]).atan2(toward[1] - at[1]).to_degrees();
+        Observation {
+            id: ObservationId(id),
+            t,
+            sensor_id: SensorId::new(sensor),
+            sensor_kind: SensorKind::RfDf,
+            sensor_position: Some(EnuFrame::new(ORIGIN).to_lla(&at)),
+            measurement: Measurement::Bearing {
+                az_deg: az.rem_euclid(360.0),
+                sigma_az_deg: 2.0,
+            },
+            identity: IdentityHints::default(),
+        }
+    }
+
+    #[test]
+    fn a_triangulated_track_names_both_bearing_sensors() {
+        let t0 = TimeNs(0);
+        let mut tracker = Tracker::new(TrackerConfig::default(), ORIGIN, t0, &[]);
+        // rfdf-1 is seen first, pointing away from everything: it must not be credited.
+        let target = [300.0, 900.0];
+        let obs = [
+            bearing(0, t0, "rfdf-1", [0.0, -2000.0, 5.0], [0.0, -9000.0]),
+            bearing(1, t0.plus_secs(0.2), "rfdf-2", [-1000.0, 0.0, 5.0], target),
+            bearing(2, t0.plus_secs(0.4), "rfdf-3", [1500.0, 0.0, 5.0], target),
+        ];
+        for o in obs {
+            tracker.ingest(o).unwrap_or_else(|e| panic!("{e}"));
+        }
+        tracker.advance_to(t0.plus_secs(1.0));
+        assert_eq!(tracker.stats().triangulations, 1);
+        let names: Vec<&str> = tracker.tracks[0]
+            .sensors
+            .iter()
+            .map(SensorId::as_str)
+            .collect();
+        assert_eq!(names, ["rfdf-2", "rfdf-3"]);
     }
 }
