@@ -5,9 +5,11 @@ use std::fs::File;
 use std::io::{BufReader, IsTerminal};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow};
 use dronewatch_fusion::{Tracker, TrackerConfig};
-use dronewatch_sim::scenario::{DetectionReader, TrackRecord, TrackWriter, read_scenario_dir};
+use dronewatch_sim::scenario::{
+    DetectionReader, FormatError, TrackRecord, TrackWriter, read_scenario_dir,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::ReplayArgs;
@@ -65,17 +67,22 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     };
 
     let (mut detections, mut bad_lines, mut late) = (0u64, 0u64, 0u64);
+    let mut failure = None;
     for (line_no, item) in reader {
         let obs = match item {
             Ok(obs) => obs,
-            Err(e) if args.skip_bad_lines && e.line_no().is_some() => {
+            // A malformed line may be skipped; a read error never is: it ends the stream.
+            Err(e @ FormatError::Line { .. }) if args.skip_bad_lines => {
                 bad_lines += 1;
                 if bad_lines <= 10 {
                     bar.suspend(|| eprintln!("warning: skipped {e}"));
                 }
                 continue;
             }
-            Err(e) => bail!("{}: {e}", det_path.display()),
+            Err(e) => {
+                failure = Some(anyhow!("{}: {e}", det_path.display()));
+                break;
+            }
         };
         // Every report time before this detection gets its tracks now: the contract is
         // "all detections with time <= t", and the file is sorted by time.
@@ -86,14 +93,30 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         if next_report > last_report {
             break;
         }
-        detections += 1;
-        if let Err(e) = tracker.ingest(obs) {
-            if !args.skip_bad_lines {
-                bail!("{}: line {line_no}: {e}", det_path.display());
+        match tracker.ingest(obs) {
+            Ok(()) => detections += 1,
+            Err(e) if args.skip_bad_lines => {
+                late += 1;
+                bad_lines += 1;
+                if bad_lines <= 10 {
+                    bar.suspend(|| eprintln!("warning: skipped line {line_no}: {e}"));
+                }
             }
-            late += 1;
-            bad_lines += 1;
+            Err(e) => {
+                failure = Some(anyhow!("{}: line {line_no}: {e}", det_path.display()));
+                break;
+            }
         }
+    }
+    if let Some(error) = failure {
+        // Keep what is complete: every report written so far used all its detections.
+        writer.finish()?;
+        bar.finish_and_clear();
+        let written = match next_report {
+            0 => "no reports".to_string(),
+            k => format!("the reports up to t = {} s", meta.report_time_s(k - 1)),
+        };
+        return Err(error.context(format!("stopped; {} holds {written}", args.out.display())));
     }
     while next_report <= last_report {
         emit(&mut tracker, next_report, &mut writer)?;

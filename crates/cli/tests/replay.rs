@@ -148,8 +148,11 @@ fn a_malformed_line_is_named_and_can_be_skipped() {
     let scen = tmp.path().join("broken");
     let lines = [
         plot(0, 0.0, "1000.0"),
-        plot(1, 1.0, "\"far\""),
-        plot(2, 2.0, "1010.0"),
+        plot(1, 1.0, "1005.0"),
+        plot(2, 2.0, "\"far\""),
+        plot(3, 3.0, "1010.0"),
+        // Older than the reports already written: the tracker cannot use it any more.
+        plot(4, 1.5, "1007.0"),
     ];
     write_scenario(&scen, &(lines.join("\n") + "\n"));
     let out = tmp.path().join("tracks.jsonl");
@@ -159,7 +162,10 @@ fn a_malformed_line_is_named_and_can_be_skipped() {
         .unwrap_or_else(|e| panic!("{e}"));
     let err = String::from_utf8_lossy(&strict.stderr);
     assert!(!strict.status.success());
-    assert!(err.contains("line 2") && err.contains("range_m"), "{err}");
+    assert!(err.contains("line 3") && err.contains("range_m"), "{err}");
+    // What was complete before the bad line is kept, and the message says how far it goes.
+    assert!(err.contains("holds the reports up to t = 0 s"), "{err}");
+    assert!(out.is_file());
 
     let lenient = replay(&scen, &out)
         .arg("--skip-bad-lines")
@@ -168,7 +174,11 @@ fn a_malformed_line_is_named_and_can_be_skipped() {
     let err = String::from_utf8_lossy(&lenient.stderr);
     assert!(lenient.status.success(), "{err}");
     assert!(
-        err.contains("1 bad lines skipped") && err.contains("2 detections"),
+        err.contains("skipped line 3") && err.contains("skipped line 5"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 detections") && err.contains("2 bad lines skipped (1 rejected"),
         "{err}"
     );
 }
