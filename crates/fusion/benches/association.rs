@@ -17,35 +17,9 @@ use dronewatch_model::{
 /// Detection probability behind the synthetic miss cost.
 const PD: f64 = 0.9;
 
-/// Tiny deterministic generator (Knuth's MMIX LCG), so runs are comparable without `rand`.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0
-    }
-
-    /// Uniform in [0, 1).
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in `lo..hi` (`hi > lo`).
-    fn below(&mut self, lo: usize, hi: usize) -> usize {
-        lo + ((self.next_u64() >> 33) as usize) % (hi - lo)
-    }
-
-    /// Standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.uniform();
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (TAU * u2).cos()
-    }
-}
+#[path = "../tests/support/lcg.rs"]
+mod lcg;
+use lcg::Lcg;
 
 /// A gated pair's cost `-ln(Pd · N(y; 0, S) / λ)`: a squared distance inside a 3-D gate
 /// plus a constant, so most pairs beat the miss cost but distant ones do not.

@@ -1,7 +1,7 @@
 //! End-to-end tracker tests on small synthetic scenes built here (no files, no Python):
 //! radar with clutter, bearings only, Remote ID, sightings, determinism and reordering.
 
-use dronewatch_fusion::{Tracker, TrackerConfig};
+use dronewatch_fusion::{Tracker, TrackerConfig, TrackerStats};
 use dronewatch_geo::EnuFrame;
 use dronewatch_model::{
     Clutter, IdentityHints, Lla, Measurement, Observation, ObservationId, Sensor, SensorId,
@@ -11,23 +11,9 @@ use dronewatch_model::{
 const ORIGIN: Lla = Lla::new(51.2, -1.8, 100.0);
 const EPOCH: TimeNs = TimeNs(1_748_779_200_000_000_000);
 
-/// A small deterministic generator (PCG-style LCG + Box–Muller), so tests need no crates.
-struct Noise(u64);
-
-impl Noise {
-    fn uniform(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn gauss(&mut self) -> f64 {
-        let (u1, u2) = (self.uniform(), self.uniform());
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-}
+#[path = "support/lcg.rs"]
+mod lcg;
+use lcg::Lcg;
 
 /// A target flying straight and level: position at time `t_s`.
 #[derive(Clone, Copy)]
@@ -48,7 +34,7 @@ impl Target {
 
 struct Scene {
     frame: EnuFrame,
-    noise: Noise,
+    noise: Lcg,
     next_id: u64,
     observations: Vec<Observation>,
 }
@@ -57,7 +43,7 @@ impl Scene {
     fn new(seed: u64) -> Self {
         Self {
             frame: EnuFrame::new(ORIGIN),
-            noise: Noise(seed),
+            noise: Lcg(seed),
             next_id: 0,
             observations: vec![],
         }
@@ -106,9 +92,9 @@ impl Scene {
             let az = d[0].atan2(d[1]).to_degrees().rem_euclid(360.0);
             let el = (d[2] / r).asin().to_degrees();
             let m = Measurement::RangeAzEl {
-                range_m: r + 5.0 * self.noise.gauss(),
-                az_deg: (az + 0.5 * self.noise.gauss()).rem_euclid(360.0),
-                el_deg: el + 1.0 * self.noise.gauss(),
+                range_m: r + 5.0 * self.noise.normal(),
+                az_deg: (az + 0.5 * self.noise.normal()).rem_euclid(360.0),
+                el_deg: el + 1.0 * self.noise.normal(),
                 sigma_range_m: 5.0,
                 sigma_az_deg: 0.5,
                 sigma_el_deg: 1.0,
@@ -131,7 +117,7 @@ impl Scene {
     fn bearing(&mut self, t_s: f64, sensor: &str, at: [f64; 3], target: [f64; 3], sigma: f64) {
         let az = (target[0] - at[0]).atan2(target[1] - at[1]).to_degrees();
         let m = Measurement::Bearing {
-            az_deg: (az + sigma * self.noise.gauss()).rem_euclid(360.0),
+            az_deg: (az + sigma * self.noise.normal()).rem_euclid(360.0),
             sigma_az_deg: sigma,
         };
         self.push(t_s, sensor, SensorKind::RfDf, at, m);
@@ -155,19 +141,34 @@ fn radar_sensor(clutter_per_scan: f64) -> Sensor {
     }
 }
 
-/// Runs the tracker and returns the tracks at every whole second up to `until_s`.
+/// Runs the tracker and returns the tracks at every whole second up to `until_s`, each
+/// observation delivered at its own time.
 fn run(
     cfg: TrackerConfig,
     sensors: &[Sensor],
     observations: &[Observation],
     until_s: u32,
 ) -> Vec<(u32, Vec<Track>)> {
+    let arrivals: Vec<_> = observations.iter().map(|o| (o.t, o.clone())).collect();
+    run_arrivals(cfg, sensors, &arrivals, until_s).0
+}
+
+/// Like [`run`], with each observation delivered at its arrival time (sorted by arrival):
+/// as a live tracker does, everything that arrived by `t` + the reorder lag is delivered
+/// before the tracks at `t` are read.
+fn run_arrivals(
+    cfg: TrackerConfig,
+    sensors: &[Sensor],
+    arrivals: &[(TimeNs, Observation)],
+    until_s: u32,
+) -> (Vec<(u32, Vec<Track>)>, TrackerStats) {
     let mut tracker = Tracker::new(cfg, ORIGIN, EPOCH, sensors);
     let mut out = Vec::new();
-    let mut next = observations.iter().peekable();
+    let mut next = arrivals.iter().peekable();
     for k in 0..=until_s {
         let t = EPOCH.plus_secs(f64::from(k));
-        while let Some(obs) = next.next_if(|o| o.t <= t) {
+        let deliver_until = t.plus_secs(tracker.config().reorder_lag_s);
+        while let Some((_, obs)) = next.next_if(|(arrival, _)| *arrival <= deliver_until) {
             tracker
                 .ingest(obs.clone())
                 .unwrap_or_else(|e| panic!("rejected: {e}"));
@@ -175,7 +176,7 @@ fn run(
         tracker.advance_to(t);
         out.push((k, tracker.tracks_at(t)));
     }
-    out
+    (out, tracker.stats().clone())
 }
 
 fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
@@ -278,7 +279,7 @@ fn out_of_order_arrivals_within_the_lag_give_the_same_tracks() {
     // Deliver scans in a scrambled order: each observation is held back by up to 0.9 s of
     // "network delay", and the live tracker advances with its reorder lag.
     let mut delayed: Vec<(TimeNs, Observation)> = Vec::new();
-    let mut noise = Noise(99);
+    let mut noise = Lcg(99);
     for obs in &scene.observations {
         delayed.push((obs.t.plus_secs(0.9 * noise.uniform()), obs.clone()));
     }
@@ -287,25 +288,8 @@ fn out_of_order_arrivals_within_the_lag_give_the_same_tracks() {
         reorder_lag_s: 1.0,
         ..TrackerConfig::default()
     };
-    let mut tracker = Tracker::new(cfg, ORIGIN, EPOCH, &sensors);
-    let mut reordered = Vec::new();
-    let mut next = delayed.iter().peekable();
-    for k in 0..=60u32 {
-        let t = EPOCH.plus_secs(f64::from(k));
-        // Everything that arrived by t + lag has been delivered before reporting t.
-        let deliver_until = t.plus_secs(tracker.config().reorder_lag_s);
-        while let Some((_, obs)) = next.next_if(|(arrival, _)| *arrival <= deliver_until) {
-            tracker
-                .ingest(obs.clone())
-                .unwrap_or_else(|e| panic!("rejected: {e}"));
-        }
-        tracker.advance_to(t);
-        reordered.push((k, tracker.tracks_at(t)));
-    }
-    assert!(
-        tracker.stats().reordered > 0,
-        "the test must actually reorder"
-    );
+    let (reordered, stats) = run_arrivals(cfg, &sensors, &delayed, 60);
+    assert!(stats.reordered > 0, "the test must actually reorder");
     assert_eq!(format!("{sorted:?}"), format!("{reordered:?}"));
 }
 
@@ -379,8 +363,8 @@ fn remote_id_serials_keep_two_crossing_drones_apart() {
             let t_s = f64::from(k) + 0.3 * i as f64;
             let p = target.at(t_s);
             let noisy = [
-                p[0] + 8.0 * scene.noise.gauss(),
-                p[1] + 8.0 * scene.noise.gauss(),
+                p[0] + 8.0 * scene.noise.normal(),
+                p[1] + 8.0 * scene.noise.normal(),
                 p[2],
             ];
             let frame = EnuFrame::new(ORIGIN);
