@@ -1,19 +1,17 @@
 #!/usr/bin/env python3
 """Markdown table of a scripts/benchmark.sh work dir: dronewatch vs Stone Soup, per scenario.
 
-    scripts/bench_table.py OUT
+    scripts/bench_table.py OUT [--eval "NAME ..."] [--dev "NAME ..."]
 
+Rows: the evaluation scenarios, the development ones, then any other run in OUT (by name);
+the worst ratio is taken over the evaluation set. scripts/benchmark.sh passes both sets.
 Reads OUT/NAME/{dw,ss-gnn-rid}/{score,run}.json (score.json from the benchmark's score.py).
 Missing values are shown as "–". GOSPA alpha 2, p 1, c 50 m, mean over scored seconds.
 """
+import argparse
 import json
 import os
-import sys
 
-EVAL = ['small-1', 'medium-1', 'small-2', 'small-3', 'medium-2', 'medium-3',
-        'small-7-syd', 'medium-5-clut40', 'medium-9-north']
-DEV = ['small-101', 'medium-101', 'medium-102']
-ORDER = EVAL + DEV + ['large-1']
 DASH = '–'
 
 
@@ -40,7 +38,13 @@ def parts(s):
 
 
 def main():
-    out = sys.argv[1]
+    ap = argparse.ArgumentParser()
+    ap.add_argument('out')
+    ap.add_argument('--eval', default='', help='evaluation scenario names, space-separated')
+    ap.add_argument('--dev', default='', help='development scenario names, space-separated')
+    args = ap.parse_args()
+    out, EVAL = args.out, args.eval.split()
+    ORDER = EVAL + args.dev.split()
     ran = {n for n in os.listdir(out) if any(os.path.isdir(os.path.join(out, n, r)) for r in ('dw', 'ss-gnn-rid'))}
     names = [n for n in ORDER if n in ran] + sorted(ran - set(ORDER))
     print('| scenario | dw GOSPA | ss GOSPA | dw/ss | dw loc / missed / false | ss loc / missed / false '

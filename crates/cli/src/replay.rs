@@ -45,10 +45,10 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let out =
         File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut writer = TrackWriter::new(out);
-    let last_report = match args.until {
-        Some(until) => ((until / meta.report_period_s).floor() as u64).min(meta.report_count() - 1),
-        None => meta.report_count() - 1,
-    };
+    let final_report = meta.report_count() - 1;
+    let last_report = args.until.map_or(final_report, |until| {
+        ((until / meta.report_period_s).floor() as u64).min(final_report)
+    });
     let mut next_report = 0u64;
     let emit = |tracker: &mut Tracker, k: u64, writer: &mut TrackWriter<File>| -> Result<()> {
         let t = meta.time_at(meta.report_time_s(k));
