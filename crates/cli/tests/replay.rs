@@ -76,6 +76,15 @@ fn gospa(bench: &Path, scenario: &Path, tracks: &Path) -> f64 {
 #[test]
 fn a_generated_scenario_is_tracked_far_better_than_raw_plots_and_reproducibly() {
     let Some(bench) = bench_dir() else { return };
+    let has_numpy = python()
+        .args(["-c", "import numpy, scipy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        has_numpy,
+        "this test runs the benchmark's Python tools, which need numpy and scipy: run it \
+         with scripts/test.sh, or point DRONEWATCH_BENCH_PYTHON at a Python that has them"
+    );
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let scen = tmp.path().join("small-11");
     run_ok(
