@@ -78,6 +78,7 @@ impl Meas {
             .validate()
             .map_err(MeasError::InvalidField)?;
         let sensor_enu = match obs.sensor_position {
+            Some(p) if !p.is_valid() => return Err(MeasError::InvalidField("sensor_position")),
             Some(p) => Vec3::from(frame.to_enu(&p)),
             None if obs.measurement.needs_sensor_position() => {
                 return Err(MeasError::NoSensorPosition);
@@ -276,6 +277,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_sensor_position_off_the_globe_is_refused_by_name() {
+        use dronewatch_model::{IdentityHints, Lla, Measurement, Observation, ObservationId};
+        let frame = dronewatch_geo::EnuFrame::new(Lla::new(51.2, -1.8, 100.0));
+        let mut obs = Observation {
+            id: ObservationId(1),
+            t: dronewatch_model::TimeNs(0),
+            sensor_id: dronewatch_model::SensorId::new("rfdf-1"),
+            sensor_kind: SensorKind::RfDf,
+            sensor_position: Some(Lla::new(95.0, -1.8, 100.0)),
+            measurement: Measurement::Bearing {
+                az_deg: 10.0,
+                sigma_az_deg: 2.0,
+            },
+            identity: IdentityHints::default(),
+        };
+        let err = Meas::from_observation(&obs, &frame);
+        assert_eq!(err, Err(MeasError::InvalidField("sensor_position")));
+        obs.sensor_position = None;
+        assert_eq!(
+            Meas::from_observation(&obs, &frame),
+            Err(MeasError::NoSensorPosition)
+        );
     }
 
     #[test]
