@@ -21,7 +21,7 @@ impl SensorParams {
             SensorKind::RfDf => 0.5 / TAU,
             SensorKind::Acoustic | SensorKind::Eo | SensorKind::Other => 0.1 / (TAU * PI / 3.0),
             SensorKind::Agent => 1e-6,
-            SensorKind::RemoteId => 1e-12,
+            SensorKind::RemoteId | SensorKind::Adsb => 1e-12,
         };
         Self {
             pd: default_pd,

@@ -37,6 +37,9 @@ pub enum SensorKind {
     RemoteId,
     /// A person's sighting report: bearing and rough distance.
     Agent,
+    /// ADS-B receiver: a manned aircraft's own broadcast position and ICAO address
+    /// (cooperative; never a drone threat).
+    Adsb,
     /// Electro-optical / infrared camera.
     Eo,
     /// Anything else.

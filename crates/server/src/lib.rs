@@ -1,0 +1,6 @@
+//! The live server: sources turn sensor connections into [`SourceEvent`]s on one bounded
+//! channel; the pipeline (fusion, threat, delivery, store) consumes them.
+
+pub mod sources;
+
+pub use sources::SourceEvent;
