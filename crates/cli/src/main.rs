@@ -1,6 +1,7 @@
 //! `dronewatch`: the command-line entry point.
 
 mod replay;
+mod warnings;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,16 @@ pub struct ReplayArgs {
     /// Print the tracker parameters in effect as JSON and exit.
     #[arg(long)]
     pub print_config: bool,
+    /// Also warn the scenario's agents (`agents.jsonl`, allow-list in `sensors.json`) and
+    /// write the warnings here (`warnings.jsonl`, FORMAT.md "Agents, zones and warnings").
+    #[arg(long)]
+    pub warnings_out: Option<PathBuf>,
+    /// Warning parameters as JSON (any subset of the defaults; see `--print-config`).
+    #[arg(long)]
+    pub threat_config: Option<PathBuf>,
+    /// Print the warning parameters in effect as JSON and exit.
+    #[arg(long)]
+    pub print_threat_config: bool,
     /// Never draw a progress bar.
     #[arg(long)]
     pub quiet: bool,

@@ -10,9 +10,11 @@ use dronewatch_fusion::{Tracker, TrackerConfig};
 use dronewatch_sim::scenario::{
     DetectionReader, FormatError, TrackRecord, TrackWriter, read_scenario_dir,
 };
+use dronewatch_threat::WarnerConfig;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::ReplayArgs;
+use crate::warnings::WarningsOut;
 
 pub fn run(args: &ReplayArgs) -> Result<()> {
     let started = Instant::now();
@@ -25,8 +27,21 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         }
         None => TrackerConfig::default(),
     };
+    let threat_cfg = match &args.threat_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str::<WarnerConfig>(&text)
+                .with_context(|| format!("warning parameters in {}", path.display()))?
+        }
+        None => WarnerConfig::default(),
+    };
     if args.print_config {
         println!("{}", serde_json::to_string_pretty(&cfg)?);
+        return Ok(());
+    }
+    if args.print_threat_config {
+        println!("{}", serde_json::to_string_pretty(&threat_cfg)?);
         return Ok(());
     }
     let scenario = read_scenario_dir(&args.scenario)?;
@@ -45,15 +60,32 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let out =
         File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut writer = TrackWriter::new(out);
+    let mut warnings = match &args.warnings_out {
+        Some(path) => Some(WarningsOut::open(
+            &args.scenario,
+            &scenario,
+            threat_cfg,
+            path,
+        )?),
+        None => None,
+    };
     let final_report = meta.report_count() - 1;
     let last_report = args.until.map_or(final_report, |until| {
         ((until / meta.report_period_s).floor() as u64).min(final_report)
     });
     let mut next_report = 0u64;
-    let emit = |tracker: &mut Tracker, k: u64, writer: &mut TrackWriter<File>| -> Result<()> {
+    let emit = |tracker: &mut Tracker,
+                k: u64,
+                writer: &mut TrackWriter<File>,
+                warnings: &mut Option<WarningsOut>|
+     -> Result<()> {
         let t = meta.time_at(meta.report_time_s(k));
         tracker.advance_to(t);
-        for track in tracker.tracks_at(t) {
+        let tracks = tracker.tracks_at(t);
+        if let Some(w) = warnings {
+            w.at_report(meta.report_time_s(k), t, &tracks)?;
+        }
+        for track in tracks {
             writer.write(&TrackRecord {
                 t_s: meta.report_time_s(k),
                 track_id: track.id.0,
@@ -87,7 +119,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         // Every report time before this detection gets its tracks now: the contract is
         // "all detections with time <= t", and the file is sorted by time.
         while next_report <= last_report && obs.t > meta.time_at(meta.report_time_s(next_report)) {
-            emit(&mut tracker, next_report, &mut writer)?;
+            emit(&mut tracker, next_report, &mut writer, &mut warnings)?;
             next_report += 1;
         }
         if next_report > last_report {
@@ -119,11 +151,12 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         return Err(error.context(format!("stopped; {} holds {written}", args.out.display())));
     }
     while next_report <= last_report {
-        emit(&mut tracker, next_report, &mut writer)?;
+        emit(&mut tracker, next_report, &mut writer, &mut warnings)?;
         next_report += 1;
     }
     let lines = writer.lines_written();
     writer.finish()?;
+    let warning_lines = warnings.map(WarningsOut::finish).transpose()?;
     bar.finish_and_clear();
 
     let stats = tracker.stats();
@@ -139,6 +172,9 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
             String::new()
         }
     );
+    if let Some(n) = warning_lines {
+        eprintln!("replay: {n} warning lines");
+    }
     Ok(())
 }
 

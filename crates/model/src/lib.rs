@@ -5,12 +5,14 @@
 //! no async, no maths beyond unit conversions. Units are in field names (`_m`, `_deg`,
 //! `_mps`, `_unix_ns`); angles are degrees at this edge (fusion uses radians inside).
 
+mod agent;
 mod health;
 mod observation;
 mod sensor;
 mod time;
 mod track;
 
+pub use agent::{AgentFix, AgentId};
 pub use health::{HealthState, SensorHealth};
 pub use observation::{
     Classification, IdentityHints, Measurement, MeasurementKind, Observation, ObservationId,

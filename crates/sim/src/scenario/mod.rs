@@ -3,8 +3,10 @@
 //! * `sensors.json` → [`Scenario`] ([`parse_sensors_json`], [`read_scenario_dir`]);
 //! * `detections.jsonl` → [`Observation`](dronewatch_model::Observation)s
 //!   ([`parse_detection_line`], [`DetectionReader`]);
+//! * `agents.jsonl` → [`AgentFix`](dronewatch_model::AgentFix)es ([`read_agents`]);
 //! * [`TrackRecord`]s → `tracks.jsonl` ([`TrackWriter`]).
 
+mod agents;
 mod detections;
 mod error;
 mod sensors;
@@ -14,6 +16,7 @@ use std::path::Path;
 
 use dronewatch_model::{Lla, Sensor, TimeNs};
 
+pub use agents::{parse_agent_line, read_agents};
 pub use detections::{DetectionReader, parse_detection_line};
 pub use error::{FormatError, LineError};
 pub use sensors::{parse_sensors_json, sensor_kind_from_wire};

@@ -1,0 +1,75 @@
+//! One second of picture for a large sector: 500 drone tracks, 200 agents.
+//!
+//!     cargo bench -p dronewatch-threat --bench warner
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use dronewatch_geo::EnuFrame;
+use dronewatch_model::{
+    AgentFix, AgentId, Lla, TimeNs, Track, TrackId, TrackIdentity, TrackStatus,
+};
+use dronewatch_threat::{AllowList, Warner, WarnerConfig};
+
+/// A deterministic spread of values in [0, 1) (no RNG dependency for a bench).
+fn unit(i: u64, salt: u64) -> f64 {
+    let x = (i.wrapping_mul(6364136223846793005).wrapping_add(salt)) >> 11;
+    (x % 1_000_000) as f64 / 1e6
+}
+
+fn scene(frame: &EnuFrame, t: TimeNs) -> (Vec<Track>, Vec<AgentFix>) {
+    let tracks = (0..500u64)
+        .map(|i| {
+            let enu = [
+                (unit(i, 1) - 0.5) * 16_000.0,
+                (unit(i, 2) - 0.5) * 16_000.0,
+                30.0 + 100.0 * unit(i, 3),
+            ];
+            let heading = unit(i, 4) * std::f64::consts::TAU;
+            Track {
+                id: TrackId(i),
+                t,
+                status: TrackStatus::Confirmed,
+                position: frame.to_lla(&enu),
+                enu_m: enu,
+                vel_enu_mps: [15.0 * heading.sin(), 15.0 * heading.cos(), 0.0],
+                cov_enu_m2: [25.0, 0.0, 0.0, 0.0, 25.0, 0.0, 0.0, 0.0, 25.0],
+                sensors: Vec::new(),
+                identity: TrackIdentity::default(),
+                last_update: t,
+                updates: 10,
+            }
+        })
+        .collect();
+    let agents = (0..200u64)
+        .map(|i| AgentFix {
+            agent_id: AgentId::new(format!("agent-{i}")),
+            t,
+            position: frame.to_lla(&[
+                (unit(i, 5) - 0.5) * 16_000.0,
+                (unit(i, 6) - 0.5) * 16_000.0,
+                1.7,
+            ]),
+        })
+        .collect();
+    (tracks, agents)
+}
+
+fn bench(c: &mut Criterion) {
+    let reference = Lla::new(31.33, -109.95, 1200.0);
+    let frame = EnuFrame::new(reference);
+    let mut warner = Warner::new(WarnerConfig::default(), reference, AllowList::default());
+    let mut k = 0i64;
+    c.bench_function("assess_500_tracks_200_agents", |b| {
+        b.iter(|| {
+            k += 1;
+            let t = TimeNs(k * TimeNs::NS_PER_S);
+            let (tracks, agents) = scene(&frame, t);
+            for a in &agents {
+                warner.observe_agent(a);
+            }
+            warner.assess(t, &tracks)
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,14 @@
+//! Threat assessment: which agents are in a drone's path, how soon, and what to tell them.
+//!
+//! Pure and deterministic like fusion: the same tracks and agent fixes give the same
+//! warnings. The [`Warner`] looks ahead along each drone track's predicted path (straight,
+//! or along its current turn) and each agent's, finds the closest approach, and keeps one
+//! warning per (agent, track) whose level changes only when the threat does.
+
+mod config;
+mod path;
+mod warner;
+
+pub use config::{Advice, WarnerConfig};
+pub use path::{Closest, Path, closest_approach};
+pub use warner::{AgentWarning, AllowList, Warner, WarningLevel};

@@ -1,0 +1,426 @@
+//! Personal warnings: for every agent, the drone tracks predicted to pass within
+//! `radius_m` in the next `horizon_s`, with a level that says how soon.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use dronewatch_geo::{EnuFrame, wrap_deg_360, wrap_pi};
+use dronewatch_model::{AgentFix, AgentId, Lla, TimeNs, Track, TrackId, TrackIdentity};
+use serde::{Deserialize, Serialize};
+
+use crate::config::WarnerConfig;
+use crate::path::{Closest, Path, closest_approach, dist};
+
+/// How urgent a warning is. `AllClear` ends an earlier warning about the same track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningLevel {
+    AllClear,
+    Advisory,
+    Warning,
+    Critical,
+}
+
+impl WarningLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningLevel::AllClear => "all_clear",
+            WarningLevel::Advisory => "advisory",
+            WarningLevel::Warning => "warning",
+            WarningLevel::Critical => "critical",
+        }
+    }
+}
+
+/// One warning to one agent about one drone track, issued when its level changes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentWarning {
+    pub t: TimeNs,
+    pub agent_id: AgentId,
+    pub track_id: TrackId,
+    pub level: WarningLevel,
+    /// 3D distance from the agent to the drone now [m].
+    pub range_m: f64,
+    /// Compass bearing from the agent to the drone [deg].
+    pub bearing_deg: f64,
+    /// The drone's direction on the clock face, 12 = the agent's direction of travel; `None`
+    /// when the agent is standing still (no heading to refer to).
+    pub clock: Option<u8>,
+    /// The drone's height above the agent [m].
+    pub height_above_agent_m: f64,
+    /// When the closest approach is predicted.
+    pub t_cpa: TimeNs,
+    /// Predicted 3D distance at the closest approach [m].
+    pub cpa_m: f64,
+    /// The sector procedure's advice for this level.
+    pub advice: String,
+}
+
+/// Drones that must never raise a warning: Remote ID serials of friendly drones. Tracks
+/// with an ICAO address are manned aircraft and never warned about either.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AllowList {
+    remote_id_serials: BTreeSet<String>,
+}
+
+impl AllowList {
+    pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(serials: I) -> Self {
+        Self {
+            remote_id_serials: serials.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// True when the track is a friendly drone or a manned aircraft.
+    pub fn exempts(&self, identity: &TrackIdentity) -> bool {
+        identity.icao_address.is_some()
+            || identity
+                .remote_id_serial
+                .as_ref()
+                .is_some_and(|s| self.remote_id_serials.contains(s))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AgentMotion {
+    t: TimeNs,
+    enu_m: [f64; 3],
+    vel_enu_mps: [f64; 3],
+}
+
+/// Per (agent, track): when each level's condition last held, and what was last issued.
+#[derive(Debug, Clone, Default)]
+struct PairState {
+    last_held: [Option<TimeNs>; 3],
+    /// Since when some level's condition has held at every assessment.
+    held_since: Option<TimeNs>,
+    issued: Option<WarningLevel>,
+}
+
+/// Issues [`AgentWarning`]s from tracks and agent fixes. Deterministic: iteration is in id
+/// order and nothing depends on wall time.
+#[derive(Debug, Clone)]
+pub struct Warner {
+    cfg: WarnerConfig,
+    frame: EnuFrame,
+    allow: AllowList,
+    agents: BTreeMap<AgentId, AgentMotion>,
+    /// Recent (time, horizontal velocity) of each track, for its turn rate.
+    history: BTreeMap<TrackId, VecDeque<(TimeNs, [f64; 2])>>,
+    pairs: BTreeMap<(AgentId, TrackId), PairState>,
+    // Scratch buffers, kept to avoid allocating per assessment.
+    track_paths: Vec<(usize, Vec<[f64; 3]>)>,
+}
+
+impl Warner {
+    /// `reference` is any point near the sector: predictions run in its ENU frame.
+    pub fn new(cfg: WarnerConfig, reference: Lla, allow: AllowList) -> Self {
+        Self {
+            cfg,
+            frame: EnuFrame::new(reference),
+            allow,
+            agents: BTreeMap::new(),
+            history: BTreeMap::new(),
+            pairs: BTreeMap::new(),
+            track_paths: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &WarnerConfig {
+        &self.cfg
+    }
+
+    /// Records where an agent is. The velocity comes from its previous fix (an agent's
+    /// phone reports positions, not velocities); fixes older than the last are ignored.
+    pub fn observe_agent(&mut self, fix: &AgentFix) {
+        let enu_m = self.frame.to_enu(&fix.position);
+        match self.agents.get_mut(&fix.agent_id) {
+            Some(a) if fix.t <= a.t => {}
+            Some(a) => {
+                let dt_s = fix.t.secs_since(a.t);
+                // A long silence says nothing about how the agent moves now.
+                a.vel_enu_mps = if dt_s <= 10.0 {
+                    std::array::from_fn(|i| (enu_m[i] - a.enu_m[i]) / dt_s)
+                } else {
+                    [0.0; 3]
+                };
+                a.t = fix.t;
+                a.enu_m = enu_m;
+            }
+            None => {
+                self.agents.insert(
+                    fix.agent_id.clone(),
+                    AgentMotion {
+                        t: fix.t,
+                        enu_m,
+                        vel_enu_mps: [0.0; 3],
+                    },
+                );
+            }
+        }
+    }
+
+    /// Assesses the picture at `t` (tracks predicted to `t`) and returns the warnings whose
+    /// level changed, in (agent, track) order. Tracks that left the picture end their
+    /// warnings with `AllClear`.
+    pub fn assess(&mut self, t: TimeNs, tracks: &[Track]) -> Vec<AgentWarning> {
+        let cfg = self.cfg.clone();
+        let cfg = &cfg;
+        let step_s = cfg.step_s.max(0.1);
+        let mut tracks: Vec<&Track> = tracks.iter().collect();
+        tracks.sort_by_key(|tr| tr.id);
+
+        self.note_velocities(t, &tracks);
+        let live: BTreeSet<TrackId> = tracks.iter().map(|tr| tr.id).collect();
+        self.history.retain(|id, _| live.contains(id));
+
+        // Predicted paths, once per track and once per agent.
+        let mut spare: Vec<Vec<[f64; 3]>> =
+            self.track_paths.drain(..).map(|(_, buf)| buf).collect();
+        for (i, tr) in tracks.iter().enumerate() {
+            if tr.updates < cfg.min_track_updates || self.allow.exempts(&tr.identity) {
+                continue;
+            }
+            let path = Path {
+                enu_m: self.frame.to_enu(&tr.position),
+                vel_enu_mps: tr.vel_enu_mps,
+                turn_rate_rad_s: if tr.updates >= cfg.min_updates_for_turn {
+                    self.turn_rate_rad_s(tr.id)
+                } else {
+                    0.0
+                },
+            };
+            let mut buf = spare.pop().unwrap_or_default();
+            path.sample(step_s, 2.0 * cfg.horizon_s, &mut buf);
+            self.track_paths.push((i, buf));
+        }
+        let mut agent_paths = Vec::with_capacity(self.agents.len());
+        for (id, a) in &self.agents {
+            let dt_s = t.secs_since(a.t).max(0.0);
+            let now = Path::straight(a.enu_m, a.vel_enu_mps).at(dt_s);
+            let mut buf = Vec::new();
+            Path::straight(now, a.vel_enu_mps).sample(step_s, 2.0 * cfg.horizon_s, &mut buf);
+            agent_paths.push((id, a, buf));
+        }
+
+        // Paths are sampled twice as far as the horizon, so that the closest approach of a
+        // threat entering the radius near the horizon is still reported where it is.
+        let horizon_steps = (cfg.horizon_s / step_s).floor() as usize;
+        let mut out = Vec::new();
+        let mut judged: BTreeSet<(AgentId, TrackId)> = BTreeSet::new();
+        for (agent_id, agent, apath) in &agent_paths {
+            for (i, tpath) in &self.track_paths {
+                let tr = tracks[*i];
+                let (Some(a0), Some(p0)) = (apath.first(), tpath.first()) else {
+                    continue;
+                };
+                // Pairs that cannot meet within the horizon are skipped before the full
+                // comparison: the paths are at most their sampled extent apart from their start.
+                let agent_speed_mps = agent.vel_enu_mps[0].hypot(agent.vel_enu_mps[1]);
+                let radius_at =
+                    |dt_s: f64| cfg.radius_m + cfg.agent_path_share * agent_speed_mps * dt_s;
+                let reach_m = extent(apath, horizon_steps)
+                    + extent(tpath, horizon_steps)
+                    + radius_at(cfg.horizon_s).max(cfg.close_m);
+                if dist(a0, p0) > reach_m {
+                    continue;
+                }
+                let Some(closest) = closest_approach(tpath, apath, step_s, radius_at) else {
+                    continue;
+                };
+                let range_m = dist(a0, p0);
+                let raw = raw_level(cfg, range_m, &closest);
+                let key = ((*agent_id).clone(), tr.id);
+                if raw.is_none() && !self.pairs.contains_key(&key) {
+                    continue;
+                }
+                judged.insert(key.clone());
+                let pair = self.pairs.entry(key).or_default();
+                if let Some(level) = raw {
+                    for slot in &mut pair.last_held[..level_index(level) + 1] {
+                        *slot = Some(t);
+                    }
+                    pair.held_since.get_or_insert(t);
+                } else {
+                    pair.held_since = None;
+                }
+                let mut level = held_level(pair, t, cfg.hold_s);
+                let confirmed = pair
+                    .held_since
+                    .is_some_and(|since| t.secs_since(since) >= cfg.advisory_confirm_s);
+                if level == WarningLevel::Advisory && pair.issued.is_none() && !confirmed {
+                    level = WarningLevel::AllClear;
+                }
+                if pair.issued.unwrap_or(WarningLevel::AllClear) == level {
+                    continue;
+                }
+                pair.issued = Some(level);
+                out.push(self.warning(t, agent_id, agent, a0, p0, tr.id, level, closest));
+            }
+        }
+        // Pairs not judged this time (track gone, exempted, or out of reach) are over.
+        let stale: Vec<(AgentId, TrackId)> = self
+            .pairs
+            .keys()
+            .filter(|k| !judged.contains(*k))
+            .cloned()
+            .collect();
+        for key in stale {
+            if let Some(pair) = self.pairs.remove(&key)
+                && pair.issued.is_some_and(|l| l != WarningLevel::AllClear)
+            {
+                out.push(AgentWarning {
+                    t,
+                    agent_id: key.0,
+                    track_id: key.1,
+                    level: WarningLevel::AllClear,
+                    range_m: f64::NAN,
+                    bearing_deg: f64::NAN,
+                    clock: None,
+                    height_above_agent_m: f64::NAN,
+                    t_cpa: t,
+                    cpa_m: f64::NAN,
+                    advice: String::new(),
+                });
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn warning(
+        &self,
+        t: TimeNs,
+        agent_id: &AgentId,
+        agent: &AgentMotion,
+        a0: &[f64; 3],
+        p0: &[f64; 3],
+        track_id: TrackId,
+        level: WarningLevel,
+        closest: Closest,
+    ) -> AgentWarning {
+        let (de, dn) = (p0[0] - a0[0], p0[1] - a0[1]);
+        let bearing_deg = wrap_deg_360(de.atan2(dn).to_degrees());
+        let [ve, vn, _] = agent.vel_enu_mps;
+        let clock = (ve.hypot(vn) > 0.5).then(|| {
+            let heading_deg = ve.atan2(vn).to_degrees();
+            let rel = wrap_deg_360(bearing_deg - heading_deg);
+            let hour = (rel / 30.0).round() as u8 % 12;
+            if hour == 0 { 12 } else { hour }
+        });
+        let advice = match level {
+            WarningLevel::AllClear => "",
+            WarningLevel::Advisory => &self.cfg.advice.advisory,
+            WarningLevel::Warning => &self.cfg.advice.warning,
+            WarningLevel::Critical => &self.cfg.advice.critical,
+        };
+        AgentWarning {
+            t,
+            agent_id: agent_id.clone(),
+            track_id,
+            level,
+            range_m: dist(a0, p0),
+            bearing_deg,
+            clock,
+            height_above_agent_m: p0[2] - a0[2],
+            t_cpa: t.plus_secs(closest.dt_s),
+            cpa_m: closest.distance_m,
+            advice: advice.to_string(),
+        }
+    }
+
+    fn note_velocities(&mut self, t: TimeNs, tracks: &[&Track]) {
+        let window_s = self.cfg.turn_window_s;
+        for tr in tracks {
+            let h = self.history.entry(tr.id).or_default();
+            if h.back().is_some_and(|(last, _)| *last >= t) {
+                continue;
+            }
+            h.push_back((t, [tr.vel_enu_mps[0], tr.vel_enu_mps[1]]));
+            while h
+                .front()
+                .is_some_and(|(t0, _)| t.secs_since(*t0) > window_s)
+            {
+                h.pop_front();
+            }
+        }
+    }
+
+    /// The track's turn rate from the change of its heading over the window; zero when it
+    /// is slow (heading undefined), barely turning, or has too short a history.
+    fn turn_rate_rad_s(&self, id: TrackId) -> f64 {
+        const MIN_SPEED_MPS: f64 = 3.0;
+        let Some(h) = self.history.get(&id) else {
+            return 0.0;
+        };
+        let (Some((t0, v0)), Some((t1, v1))) = (h.front(), h.back()) else {
+            return 0.0;
+        };
+        let dt_s = t1.secs_since(*t0);
+        if dt_s < 0.5 * self.cfg.turn_window_s
+            || v0[0].hypot(v0[1]) < MIN_SPEED_MPS
+            || v1[0].hypot(v1[1]) < MIN_SPEED_MPS
+        {
+            return 0.0;
+        }
+        let w = wrap_pi(v1[1].atan2(v1[0]) - v0[1].atan2(v0[0])) / dt_s;
+        let (min, max) = (
+            self.cfg.min_turn_rate_deg_s.to_radians(),
+            self.cfg.max_turn_rate_deg_s.to_radians(),
+        );
+        if w.abs() < min {
+            0.0
+        } else {
+            w.clamp(-max, max)
+        }
+    }
+}
+
+/// How far a sampled path gets from its start within its first `steps` samples.
+fn extent(path: &[[f64; 3]], steps: usize) -> f64 {
+    match path.first() {
+        Some(a) => path
+            .iter()
+            .take(steps + 1)
+            .map(|p| dist(a, p))
+            .fold(0.0, f64::max),
+        None => 0.0,
+    }
+}
+
+/// The level the geometry calls for now, before hysteresis.
+fn raw_level(cfg: &WarnerConfig, range_m: f64, closest: &Closest) -> Option<WarningLevel> {
+    if range_m <= cfg.close_m {
+        return Some(WarningLevel::Critical);
+    }
+    let dt_cpa_s = match closest.entry_dt_s {
+        Some(dt_s) if dt_s <= cfg.horizon_s => dt_s,
+        _ => return None,
+    };
+    Some(if dt_cpa_s <= cfg.critical_within_s {
+        WarningLevel::Critical
+    } else if dt_cpa_s <= cfg.warning_within_s {
+        WarningLevel::Warning
+    } else {
+        WarningLevel::Advisory
+    })
+}
+
+fn level_index(level: WarningLevel) -> usize {
+    match level {
+        WarningLevel::AllClear | WarningLevel::Advisory => 0,
+        WarningLevel::Warning => 1,
+        WarningLevel::Critical => 2,
+    }
+}
+
+/// The highest level whose condition held within the last `hold_s`.
+fn held_level(pair: &PairState, t: TimeNs, hold_s: f64) -> WarningLevel {
+    const LEVELS: [WarningLevel; 3] = [
+        WarningLevel::Advisory,
+        WarningLevel::Warning,
+        WarningLevel::Critical,
+    ];
+    (0..3)
+        .rev()
+        .find(|&i| pair.last_held[i].is_some_and(|at| t.secs_since(at) <= hold_s))
+        .map_or(WarningLevel::AllClear, |i| LEVELS[i])
+}

@@ -1,0 +1,230 @@
+//! The warner on hand-made scenes: who is warned, when, at which level, and who never is.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use dronewatch_geo::EnuFrame;
+use dronewatch_model::{
+    AgentFix, AgentId, Lla, TimeNs, Track, TrackId, TrackIdentity, TrackStatus,
+};
+use dronewatch_threat::{AgentWarning, AllowList, Warner, WarnerConfig, WarningLevel};
+
+const REF: Lla = Lla::new(31.33, -109.95, 1200.0);
+
+fn track(frame: &EnuFrame, id: u64, t: TimeNs, enu: [f64; 3], vel: [f64; 3]) -> Track {
+    Track {
+        id: TrackId(id),
+        t,
+        status: TrackStatus::Confirmed,
+        position: frame.to_lla(&enu),
+        enu_m: enu,
+        vel_enu_mps: vel,
+        cov_enu_m2: [25.0, 0.0, 0.0, 0.0, 25.0, 0.0, 0.0, 0.0, 25.0],
+        sensors: Vec::new(),
+        identity: TrackIdentity::default(),
+        last_update: t,
+        updates: 20,
+    }
+}
+
+fn secs(t_s: f64) -> TimeNs {
+    TimeNs::from_secs_f64(t_s)
+}
+
+/// Flies each (id, start, velocity, identity) straight for `duration_s` past a post at the
+/// origin; returns every warning issued, in order.
+fn fly(
+    allow: AllowList,
+    drones: &[(u64, [f64; 3], [f64; 3], TrackIdentity)],
+    duration_s: u32,
+) -> Vec<AgentWarning> {
+    let frame = EnuFrame::new(REF);
+    let mut warner = Warner::new(WarnerConfig::default(), REF, allow);
+    let mut out = Vec::new();
+    for k in 0..=duration_s {
+        let t = secs(f64::from(k));
+        warner.observe_agent(&AgentFix {
+            agent_id: AgentId::new("post-1"),
+            t,
+            position: frame.to_lla(&[0.0, 0.0, 1.7]),
+        });
+        let tracks: Vec<Track> = drones
+            .iter()
+            .map(|(id, p0, v, identity)| {
+                let dt = f64::from(k);
+                let enu = [p0[0] + v[0] * dt, p0[1] + v[1] * dt, p0[2] + v[2] * dt];
+                Track {
+                    identity: identity.clone(),
+                    ..track(&frame, *id, t, enu, *v)
+                }
+            })
+            .collect();
+        out.extend(warner.assess(t, &tracks));
+    }
+    out
+}
+
+#[test]
+fn an_approaching_drone_is_warned_early_and_escalates_without_repeats() {
+    // 15 m/s from 1500 m north, straight at the post: closest approach at t = 100 s.
+    let ws = fly(
+        AllowList::default(),
+        &[(
+            1,
+            [0.0, 1500.0, 60.0],
+            [0.0, -15.0, 0.0],
+            TrackIdentity::default(),
+        )],
+        110,
+    );
+    let levels: Vec<(f64, WarningLevel)> =
+        ws.iter().map(|w| (w.t.as_secs_f64(), w.level)).collect();
+    let first = ws.first().expect("warned");
+    assert_eq!(first.level, WarningLevel::Advisory);
+    assert!(first.t.as_secs_f64() <= 100.0 - 40.0, "{levels:?}");
+    assert!(
+        (first.t_cpa.as_secs_f64() - 100.0).abs() <= 1.0,
+        "{:?}",
+        first.t_cpa
+    );
+    assert!(first.cpa_m < 70.0);
+    assert!((first.bearing_deg - 0.0).abs() < 1.0 || (first.bearing_deg - 360.0).abs() < 1.0);
+    assert!(first.clock.is_none(), "a post has no heading");
+    assert!((first.height_above_agent_m - 58.3).abs() < 1.0);
+    // Each level once, rising; critical by 15 s out.
+    let order: Vec<WarningLevel> = ws.iter().map(|w| w.level).collect();
+    assert_eq!(
+        &order[..3],
+        &[
+            WarningLevel::Advisory,
+            WarningLevel::Warning,
+            WarningLevel::Critical
+        ],
+        "{levels:?}"
+    );
+    let critical = ws
+        .iter()
+        .find(|w| w.level == WarningLevel::Critical)
+        .unwrap();
+    assert!(critical.t.as_secs_f64() <= 85.0, "{levels:?}");
+    assert!(critical.advice.to_lowercase().contains("cover"));
+}
+
+#[test]
+fn a_drone_passing_far_off_is_not_warned() {
+    // Passes 400 m east of the post.
+    let ws = fly(
+        AllowList::default(),
+        &[(
+            1,
+            [400.0, 1500.0, 60.0],
+            [0.0, -15.0, 0.0],
+            TrackIdentity::default(),
+        )],
+        200,
+    );
+    assert!(ws.is_empty(), "{ws:?}");
+}
+
+#[test]
+fn allow_listed_drones_and_manned_aircraft_are_never_warned() {
+    let friendly = TrackIdentity {
+        remote_id_serial: Some("1596F2848A2W8XS".into()),
+        ..TrackIdentity::default()
+    };
+    let manned = TrackIdentity {
+        icao_address: Some(0x3c6586),
+        ..TrackIdentity::default()
+    };
+    let unlisted = TrackIdentity {
+        remote_id_serial: Some("OTHER".into()),
+        ..TrackIdentity::default()
+    };
+    let ws = fly(
+        AllowList::new(["1596F2848A2W8XS"]),
+        &[
+            (1, [0.0, 1500.0, 60.0], [0.0, -15.0, 0.0], friendly),
+            (2, [1500.0, 0.0, 90.0], [-15.0, 0.0, 0.0], manned),
+            (3, [-1500.0, 0.0, 40.0], [15.0, 0.0, 0.0], unlisted),
+        ],
+        120,
+    );
+    assert!(!ws.is_empty());
+    assert!(ws.iter().all(|w| w.track_id == TrackId(3)), "{ws:?}");
+}
+
+#[test]
+fn an_orbiting_drone_is_judged_on_its_circle_not_its_tangent() {
+    // Orbits 700 m north of the post on a 150 m radius at 15 m/s (5.7°/s); its tangent
+    // points at the post every lap, its circle never comes within 550 m.
+    let frame = EnuFrame::new(REF);
+    let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::default());
+    let (r, v) = (150.0, 15.0);
+    let w = v / r;
+    let mut ws = Vec::new();
+    for k in 0..=300 {
+        let t = secs(f64::from(k));
+        let a = w * f64::from(k);
+        warner.observe_agent(&AgentFix {
+            agent_id: AgentId::new("post-1"),
+            t,
+            position: frame.to_lla(&[0.0, 0.0, 1.7]),
+        });
+        let enu = [r * a.cos(), 700.0 + r * a.sin(), 80.0];
+        let vel = [-v * a.sin(), v * a.cos(), 0.0];
+        ws.extend(warner.assess(t, &[track(&frame, 7, t, enu, vel)]));
+    }
+    assert!(ws.is_empty(), "{ws:?}");
+}
+
+#[test]
+fn a_track_that_leaves_the_picture_ends_its_warning() {
+    let frame = EnuFrame::new(REF);
+    let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::default());
+    let fix = |t| AgentFix {
+        agent_id: AgentId::new("post-1"),
+        t,
+        position: frame.to_lla(&[0.0, 0.0, 1.7]),
+    };
+    let t0 = secs(0.0);
+    warner.observe_agent(&fix(t0));
+    let tr = track(&frame, 4, t0, [0.0, 50.0, 30.0], [0.0, -5.0, 0.0]);
+    let ws = warner.assess(t0, std::slice::from_ref(&tr));
+    assert_eq!(ws.len(), 1);
+    assert_eq!(ws[0].level, WarningLevel::Critical);
+    // Gone: an all clear, once.
+    let ws = warner.assess(secs(1.0), &[]);
+    assert_eq!(ws.len(), 1);
+    assert_eq!(ws[0].level, WarningLevel::AllClear);
+    assert!(warner.assess(secs(2.0), &[]).is_empty());
+}
+
+#[test]
+fn a_patrol_sees_the_drone_on_its_clock() {
+    // The agent walks east; a drone 300 m to its south-east heads for it.
+    let frame = EnuFrame::new(REF);
+    let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::default());
+    let mut last = Vec::new();
+    for k in 0..=5 {
+        let t = secs(f64::from(k));
+        let agent = [1.5 * f64::from(k), 0.0, 1.7];
+        warner.observe_agent(&AgentFix {
+            agent_id: AgentId::new("foot-1"),
+            t,
+            position: frame.to_lla(&agent),
+        });
+        // The drone shows up once the agent has been seen moving.
+        let d = [agent[0] + 212.0, agent[1] - 212.0, 40.0];
+        let tracks = if k >= 2 {
+            vec![track(&frame, 9, t, d, [-10.0, 10.0, 0.0])]
+        } else {
+            vec![]
+        };
+        let ws = warner.assess(t, &tracks);
+        if !ws.is_empty() {
+            last = ws;
+        }
+    }
+    let w = last.first().expect("warned");
+    assert!((w.bearing_deg - 135.0).abs() < 2.0, "{}", w.bearing_deg);
+    // Heading east (090), the drone at 135 is 45° to the right: half past one, rounds to 2.
+    assert_eq!(w.clock, Some(2));
+}
