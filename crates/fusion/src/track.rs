@@ -85,7 +85,10 @@ impl TrackState {
         if let Err(at) = self.sensors.binary_search(sensor) {
             self.sensors.insert(at, sensor.clone());
         }
-        if matches!(kind, SensorKind::Radar | SensorKind::RemoteId | SensorKind::Adsb) {
+        if matches!(
+            kind,
+            SensorKind::Radar | SensorKind::RemoteId | SensorKind::Adsb
+        ) {
             if self.last_position_s.is_finite() {
                 let interval = (t_s - self.last_position_s).min(5.0);
                 self.fix_interval_s += 0.2 * (interval - self.fix_interval_s);
