@@ -81,6 +81,8 @@ impl AllowList {
 
 #[derive(Debug, Clone)]
 struct AgentMotion {
+    /// Index into `Warner::agent_ids`: pairs are keyed by it, not by the id string.
+    index: u32,
     t: TimeNs,
     enu_m: [f64; 3],
     vel_enu_mps: [f64; 3],
@@ -90,6 +92,8 @@ struct AgentMotion {
 #[derive(Debug, Clone, Default)]
 struct PairState {
     last_held: [Option<TimeNs>; 3],
+    /// When the pair was last judged (within reach of each other).
+    judged_at: Option<TimeNs>,
     /// Since when some level's condition has held at every assessment.
     held_since: Option<TimeNs>,
     issued: Option<WarningLevel>,
@@ -105,9 +109,11 @@ pub struct Warner {
     agents: BTreeMap<AgentId, AgentMotion>,
     /// Recent (time, horizontal velocity) of each track, for its turn rate.
     history: BTreeMap<TrackId, VecDeque<(TimeNs, [f64; 2])>>,
-    pairs: BTreeMap<(AgentId, TrackId), PairState>,
+    agent_ids: Vec<AgentId>,
+    pairs: BTreeMap<(u32, TrackId), PairState>,
     // Scratch buffers, kept to avoid allocating per assessment.
-    track_paths: Vec<(usize, Vec<[f64; 3]>)>,
+    /// (index into the assessed tracks, extent within the horizon [m], sampled path).
+    track_paths: Vec<(usize, f64, Vec<[f64; 3]>)>,
 }
 
 impl Warner {
@@ -119,6 +125,7 @@ impl Warner {
             allow,
             agents: BTreeMap::new(),
             history: BTreeMap::new(),
+            agent_ids: Vec::new(),
             pairs: BTreeMap::new(),
             track_paths: Vec::new(),
         }
@@ -146,9 +153,12 @@ impl Warner {
                 a.enu_m = enu_m;
             }
             None => {
+                let index = self.agent_ids.len() as u32;
+                self.agent_ids.push(fix.agent_id.clone());
                 self.agents.insert(
                     fix.agent_id.clone(),
                     AgentMotion {
+                        index,
                         t: fix.t,
                         enu_m,
                         vel_enu_mps: [0.0; 3],
@@ -169,12 +179,16 @@ impl Warner {
         tracks.sort_by_key(|tr| tr.id);
 
         self.note_velocities(t, &tracks);
-        let live: BTreeSet<TrackId> = tracks.iter().map(|tr| tr.id).collect();
-        self.history.retain(|id, _| live.contains(id));
+        // `tracks` is sorted by id.
+        self.history
+            .retain(|id, _| tracks.binary_search_by_key(id, |tr| tr.id).is_ok());
 
         // Predicted paths, once per track and once per agent.
+        // Paths are sampled twice as far as the horizon, so that the closest approach of a
+        // threat entering the radius near the horizon is still reported where it is.
+        let horizon_steps = (cfg.horizon_s / step_s).floor() as usize;
         let mut spare: Vec<Vec<[f64; 3]>> =
-            self.track_paths.drain(..).map(|(_, buf)| buf).collect();
+            self.track_paths.drain(..).map(|(_, _, buf)| buf).collect();
         for (i, tr) in tracks.iter().enumerate() {
             if tr.updates < cfg.min_track_updates || self.allow.exempts(&tr.identity) {
                 continue;
@@ -190,7 +204,7 @@ impl Warner {
             };
             let mut buf = spare.pop().unwrap_or_default();
             path.sample(step_s, 2.0 * cfg.horizon_s, &mut buf);
-            self.track_paths.push((i, buf));
+            self.track_paths.push((i, extent(&buf, horizon_steps), buf));
         }
         let mut agent_paths = Vec::with_capacity(self.agents.len());
         for (id, a) in &self.agents {
@@ -198,42 +212,55 @@ impl Warner {
             let now = Path::straight(a.enu_m, a.vel_enu_mps).at(dt_s);
             let mut buf = Vec::new();
             Path::straight(now, a.vel_enu_mps).sample(step_s, 2.0 * cfg.horizon_s, &mut buf);
-            agent_paths.push((id, a, buf));
+            agent_paths.push((id, a, extent(&buf, horizon_steps), buf));
         }
+        // Agents sorted west to east: each track looks only at the strip of agents it could
+        // reach, not at all of them.
+        agent_paths.sort_by(|a, b| east_m(&a.3).total_cmp(&east_m(&b.3)));
+        let max_agent_extent_m = agent_paths.iter().map(|a| a.2).fold(0.0, f64::max);
+        let max_agent_speed_mps = self
+            .agents
+            .values()
+            .map(|a| a.vel_enu_mps[0].hypot(a.vel_enu_mps[1]))
+            .fold(0.0, f64::max);
+        let max_radius_m = (cfg.radius_m
+            + cfg.agent_path_share * max_agent_speed_mps * cfg.horizon_s)
+            .max(cfg.close_m);
 
-        // Paths are sampled twice as far as the horizon, so that the closest approach of a
-        // threat entering the radius near the horizon is still reported where it is.
-        let horizon_steps = (cfg.horizon_s / step_s).floor() as usize;
         let mut out = Vec::new();
-        let mut judged: BTreeSet<(AgentId, TrackId)> = BTreeSet::new();
-        for (agent_id, agent, apath) in &agent_paths {
-            for (i, tpath) in &self.track_paths {
+        for (i, track_extent_m, tpath) in &self.track_paths {
+            let track_east_m = east_m(tpath);
+            let strip_m = track_extent_m + max_agent_extent_m + max_radius_m;
+            let first = agent_paths.partition_point(|a| east_m(&a.3) < track_east_m - strip_m);
+            for (agent_id, agent, agent_extent_m, apath) in &agent_paths[first..] {
+                if east_m(apath) > track_east_m + strip_m {
+                    break;
+                }
+                let agent_speed_mps = agent.vel_enu_mps[0].hypot(agent.vel_enu_mps[1]);
+                let radius_at =
+                    |dt_s: f64| cfg.radius_m + cfg.agent_path_share * agent_speed_mps * dt_s;
                 let tr = tracks[*i];
                 let (Some(a0), Some(p0)) = (apath.first(), tpath.first()) else {
                     continue;
                 };
                 // Pairs that cannot meet within the horizon are skipped before the full
                 // comparison: the paths are at most their sampled extent apart from their start.
-                let agent_speed_mps = agent.vel_enu_mps[0].hypot(agent.vel_enu_mps[1]);
-                let radius_at =
-                    |dt_s: f64| cfg.radius_m + cfg.agent_path_share * agent_speed_mps * dt_s;
-                let reach_m = extent(apath, horizon_steps)
-                    + extent(tpath, horizon_steps)
-                    + radius_at(cfg.horizon_s).max(cfg.close_m);
-                if dist(a0, p0) > reach_m {
+                let reach_m =
+                    agent_extent_m + track_extent_m + radius_at(cfg.horizon_s).max(cfg.close_m);
+                let range_m = dist(a0, p0);
+                if range_m > reach_m {
                     continue;
                 }
                 let Some(closest) = closest_approach(tpath, apath, step_s, radius_at) else {
                     continue;
                 };
-                let range_m = dist(a0, p0);
                 let raw = raw_level(cfg, range_m, &closest);
-                let key = ((*agent_id).clone(), tr.id);
+                let key = (agent.index, tr.id);
                 if raw.is_none() && !self.pairs.contains_key(&key) {
                     continue;
                 }
-                judged.insert(key.clone());
                 let pair = self.pairs.entry(key).or_default();
+                pair.judged_at = Some(t);
                 if let Some(level) = raw {
                     for slot in &mut pair.last_held[..level_index(level) + 1] {
                         *slot = Some(t);
@@ -257,20 +284,21 @@ impl Warner {
             }
         }
         // Pairs not judged this time (track gone, exempted, or out of reach) are over.
-        let stale: Vec<(AgentId, TrackId)> = self
-            .pairs
-            .keys()
-            .filter(|k| !judged.contains(*k))
-            .cloned()
-            .collect();
-        for key in stale {
-            if let Some(pair) = self.pairs.remove(&key)
-                && pair.issued.is_some_and(|l| l != WarningLevel::AllClear)
-            {
+        out.sort_by(|a, b| (&a.agent_id, a.track_id).cmp(&(&b.agent_id, b.track_id)));
+        let mut ended = Vec::new();
+        self.pairs.retain(|&(agent, track_id), pair| {
+            let stale = pair.judged_at != Some(t);
+            if stale && pair.issued.is_some_and(|l| l != WarningLevel::AllClear) {
+                ended.push((agent, track_id));
+            }
+            !stale
+        });
+        for (agent, track_id) in ended {
+            if let Some(agent_id) = self.agent_ids.get(agent as usize) {
                 out.push(AgentWarning {
                     t,
-                    agent_id: key.0,
-                    track_id: key.1,
+                    agent_id: agent_id.clone(),
+                    track_id,
                     level: WarningLevel::AllClear,
                     range_m: f64::NAN,
                     bearing_deg: f64::NAN,
@@ -372,6 +400,11 @@ impl Warner {
             w.clamp(-max, max)
         }
     }
+}
+
+/// Where a sampled path starts, east [m] (−∞ for an empty path, which is never compared).
+fn east_m(path: &[[f64; 3]]) -> f64 {
+    path.first().map_or(f64::NEG_INFINITY, |p| p[0])
 }
 
 /// How far a sampled path gets from its start within its first `steps` samples.
