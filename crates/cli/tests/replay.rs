@@ -1,57 +1,11 @@
 //! `dronewatch replay` end to end, as a user runs it: on a scenario made by the shared
 //! benchmark's generator, scored by its GOSPA scorer, and on hand-written broken input.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-fn dronewatch() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dronewatch"))
-}
+use std::path::Path;
 
-/// `dronewatch replay --scenario SCEN --out OUT`, ready for more arguments.
-fn replay(scen: &Path, out: &Path) -> Command {
-    let mut cmd = dronewatch();
-    cmd.arg("replay")
-        .arg("--scenario")
-        .arg(scen)
-        .arg("--out")
-        .arg(out);
-    cmd
-}
-
-/// The shared benchmark folder (`../shared/bench` beside the repository), or `None` with a
-/// clear message when it is absent. CI always has it, so there its absence is a failure.
-fn bench_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench");
-    if dir.join("gen_scenario.py").is_file() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "shared benchmark not found at {}: this test needs it",
-        dir.display()
-    );
-    assert!(std::env::var_os("CI").is_none(), "{msg}");
-    eprintln!("SKIPPED: {msg}");
-    None
-}
-
-/// Python with numpy and scipy: `DRONEWATCH_BENCH_PYTHON`, else `python3`.
-fn python() -> Command {
-    Command::new(std::env::var("DRONEWATCH_BENCH_PYTHON").unwrap_or_else(|_| "python3".into()))
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::{bench_dir, dronewatch, python, replay, require_numpy, run_ok};
 
 fn gospa(bench: &Path, scenario: &Path, tracks: &Path) -> f64 {
     let json = scenario.join("score.json");
@@ -76,15 +30,7 @@ fn gospa(bench: &Path, scenario: &Path, tracks: &Path) -> f64 {
 #[test]
 fn a_generated_scenario_is_tracked_far_better_than_raw_plots_and_reproducibly() {
     let Some(bench) = bench_dir() else { return };
-    let has_numpy = python()
-        .args(["-c", "import numpy, scipy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        has_numpy,
-        "this test runs the benchmark's Python tools, which need numpy and scipy: run it \
-         with scripts/test.sh, or point DRONEWATCH_BENCH_PYTHON at a Python that has them"
-    );
+    require_numpy();
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let scen = tmp.path().join("small-11");
     run_ok(
