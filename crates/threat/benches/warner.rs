@@ -1,4 +1,5 @@
-//! One second of picture for a large sector: 500 drone tracks, 200 agents.
+//! One second of picture for a large sector: 500 drone tracks, 200 agents, zones with
+//! 1,000 vertices in all: warnings, threat scores and the alert lifecycle.
 //!
 //!     cargo bench -p dronewatch-threat --bench warner
 
@@ -7,7 +8,10 @@ use dronewatch_geo::EnuFrame;
 use dronewatch_model::{
     AgentFix, AgentId, Lla, TimeNs, Track, TrackId, TrackIdentity, TrackStatus,
 };
-use dronewatch_threat::{AllowList, Warner, WarnerConfig};
+use dronewatch_threat::{
+    AlertBook, AlertConfig, AllowList, Shape, ThreatAssessor, ThreatConfig, Warner, WarnerConfig,
+    Zone, ZoneKind,
+};
 
 /// A deterministic spread of values in [0, 1) (splitmix64; no RNG dependency for a bench).
 fn unit(i: u64, salt: u64) -> f64 {
@@ -84,5 +88,79 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// 20 protected sites of 40 vertices and a border of 200: 1,000 vertices.
+fn zones() -> Vec<Zone> {
+    let mut zones: Vec<Zone> = (0..20u64)
+        .map(|i| {
+            let (ce, cn) = ((unit(i, 7) - 0.5) * 14_000.0, (unit(i, 8) - 0.5) * 14_000.0);
+            let ring: Vec<[f64; 2]> = (0..=39)
+                .map(|k| {
+                    let a = f64::from(k % 39) / 39.0 * std::f64::consts::TAU;
+                    [ce + 150.0 * a.cos(), cn + 150.0 * a.sin()]
+                })
+                .collect();
+            Zone {
+                id: format!("site-{i}"),
+                name: format!("site-{i}"),
+                kind: ZoneKind::ProtectedSite,
+                shape: Shape::Area(vec![ring]),
+            }
+        })
+        .collect();
+    let border: Vec<[f64; 2]> = (0..200)
+        .map(|k| {
+            [
+                -8_000.0 + 80.0 * f64::from(k),
+                7_000.0 + 50.0 * (f64::from(k) * 0.3).sin(),
+            ]
+        })
+        .collect();
+    zones.push(Zone {
+        id: "border".into(),
+        name: "border".into(),
+        kind: ZoneKind::Border,
+        shape: Shape::Line(vec![border]),
+    });
+    zones
+}
+
+fn bench_picture(c: &mut Criterion) {
+    let reference = Lla::new(31.33, -109.95, 1200.0);
+    let frame = EnuFrame::new(reference);
+    let zones = zones();
+    assert_eq!(zones.iter().map(Zone::vertex_count).sum::<usize>(), 1_000);
+    let mut warner = Warner::new(WarnerConfig::default(), reference, AllowList::default());
+    let mut assessor = ThreatAssessor::new(
+        ThreatConfig::default(),
+        reference,
+        zones,
+        AllowList::default(),
+    );
+    let mut book = AlertBook::new(AlertConfig::default());
+    let scenes: Vec<(TimeNs, Vec<Track>, Vec<AgentFix>)> = (1..=30)
+        .map(|k| {
+            let t = TimeNs(k * TimeNs::NS_PER_S);
+            let (tracks, agents) = scene(&frame, t);
+            (t, tracks, agents)
+        })
+        .collect();
+    let mut k = 0usize;
+    c.bench_function("picture_500_tracks_200_agents_1000_zone_vertices", |b| {
+        b.iter(|| {
+            let (t, tracks, agents) = &scenes[k % scenes.len()];
+            k += 1;
+            let lap = (k / scenes.len()) as i64 * 30 * TimeNs::NS_PER_S;
+            let t = TimeNs(t.0 + lap);
+            for a in agents {
+                warner.observe_agent(&AgentFix { t, ..a.clone() });
+            }
+            let warnings = warner.assess(t, tracks);
+            let assessments = assessor.assess(t, tracks, &warner.agent_levels());
+            let changes = book.update(t, tracks, &assessments);
+            (warnings, changes)
+        })
+    });
+}
+
+criterion_group!(benches, bench, bench_picture);
 criterion_main!(benches);

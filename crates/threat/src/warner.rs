@@ -135,6 +135,25 @@ impl Warner {
         &self.cfg
     }
 
+    /// Each track's highest current warning and the agent it concerns (the first such
+    /// agent in id order).
+    pub fn agent_levels(&self) -> BTreeMap<TrackId, (WarningLevel, String)> {
+        let mut out: BTreeMap<TrackId, (WarningLevel, String)> = BTreeMap::new();
+        for (&(agent, track_id), pair) in &self.pairs {
+            let Some(level) = pair.issued.filter(|l| *l != WarningLevel::AllClear) else {
+                continue;
+            };
+            let Some(agent_id) = self.agent_ids.get(agent as usize) else {
+                continue;
+            };
+            let entry = out.entry(track_id).or_insert((level, agent_id.0.clone()));
+            if level > entry.0 {
+                *entry = (level, agent_id.0.clone());
+            }
+        }
+        out
+    }
+
     /// Records where an agent is. The velocity comes from its previous fix (an agent's
     /// phone reports positions, not velocities); fixes older than the last are ignored.
     pub fn observe_agent(&mut self, fix: &AgentFix) {

@@ -1,0 +1,312 @@
+//! Threat rules and the alert lifecycle on hand-made pictures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use dronewatch_geo::EnuFrame;
+use dronewatch_model::{Lla, SensorId, TimeNs, Track, TrackId, TrackIdentity, TrackStatus};
+use dronewatch_threat::{
+    AlertAction, AlertBook, AlertChange, AlertConfig, AlertError, AlertState, AllowList, Rule,
+    ThreatAssessor, ThreatConfig, ThreatLevel, WarningLevel, parse_zones,
+};
+
+const REF: Lla = Lla::new(51.2, -1.8, 100.0);
+
+fn frame() -> EnuFrame {
+    EnuFrame::new(REF)
+}
+
+/// 12:00 UTC on 2025-06-01: daylight in the sector (no night points).
+fn noon(t_s: f64) -> TimeNs {
+    TimeNs::from_secs_f64(1_748_779_200.0 + t_s)
+}
+
+fn track(id: u64, t: TimeNs, enu: [f64; 3], vel: [f64; 3]) -> Track {
+    Track {
+        id: TrackId(id),
+        t,
+        status: TrackStatus::Confirmed,
+        position: frame().to_lla(&enu),
+        enu_m: enu,
+        vel_enu_mps: vel,
+        cov_enu_m2: [0.0; 9],
+        sensors: vec![SensorId::new("radar-1")],
+        identity: TrackIdentity::default(),
+        last_update: t,
+        updates: 20,
+    }
+}
+
+/// A border along n = 1000 m (west → east), a no-fly square at (2000..2200, 0..200), an
+/// ignore square at (-3000..-2800, 0..200).
+fn zones() -> Vec<dronewatch_threat::Zone> {
+    let f = frame();
+    let ll = |e: f64, n: f64| {
+        let p = f.to_lla(&[e, n, 0.0]);
+        format!("[{:.9}, {:.9}]", p.lon_deg, p.lat_deg)
+    };
+    let square = |e: f64, n: f64| {
+        format!(
+            "[[{}, {}, {}, {}, {}]]",
+            ll(e, n),
+            ll(e + 200.0, n),
+            ll(e + 200.0, n + 200.0),
+            ll(e, n + 200.0),
+            ll(e, n)
+        )
+    };
+    let text = format!(
+        r#"{{"type": "FeatureCollection", "features": [
+        {{"type": "Feature", "id": "border", "properties": {{"kind": "border"}},
+          "geometry": {{"type": "LineString", "coordinates": [{}, {}]}}}},
+        {{"type": "Feature", "id": "nfz", "properties": {{"kind": "no_fly", "name": "fuel depot"}},
+          "geometry": {{"type": "Polygon", "coordinates": {}}}}},
+        {{"type": "Feature", "id": "range", "properties": {{"kind": "ignore"}},
+          "geometry": {{"type": "Polygon", "coordinates": {}}}}}
+        ]}}"#,
+        ll(-5000.0, 1000.0),
+        ll(5000.0, 1000.0),
+        square(2000.0, 0.0),
+        square(-3000.0, 0.0)
+    );
+    parse_zones(&text, &f).unwrap()
+}
+
+fn rules_of(a: &dronewatch_threat::Assessment) -> Vec<Rule> {
+    a.reasons.iter().map(|r| r.rule).collect()
+}
+
+#[test]
+fn each_rule_fires_with_its_numbers() {
+    let mut assessor = ThreatAssessor::new(
+        ThreatConfig::default(),
+        REF,
+        zones(),
+        AllowList::new(["FRIEND-1"]),
+    );
+    let none = BTreeMap::new();
+    // t = 0: a drone north of the border heading south; a swarm of three; a diver; a friend.
+    let friend = Track {
+        identity: TrackIdentity {
+            remote_id_serial: Some("FRIEND-1".into()),
+            ..TrackIdentity::default()
+        },
+        ..track(9, noon(0.0), [0.0, -500.0, 50.0], [0.0, 0.0, 0.0])
+    };
+    let picture = |t_s: f64| {
+        let t = noon(t_s);
+        vec![
+            track(1, t, [0.0, 1010.0 - 10.0 * t_s, 60.0], [0.0, -10.0, 0.0]),
+            track(2, t, [-1000.0, -1000.0, 50.0], [0.0, 0.0, 0.0]),
+            track(3, t, [-1100.0, -1000.0, 50.0], [0.0, 0.0, 0.0]),
+            track(4, t, [-1000.0, -1150.0, 50.0], [0.0, 0.0, 0.0]),
+            track(5, t, [1000.0, -2000.0, 80.0], [0.0, 0.0, -8.0]),
+            track(6, t, [2100.0, 100.0, 40.0], [0.0, 0.0, 0.0]),
+            track(7, t, [-2900.0, 100.0, 40.0], [5.0, 0.0, 0.0]),
+            track(8, t, [1950.0, -400.0, 40.0], [0.0, 10.0, 0.0]),
+            Track {
+                t,
+                ..friend.clone()
+            },
+        ]
+    };
+    assessor.assess(noon(0.0), &picture(0.0), &none);
+    let out = assessor.assess(noon(2.0), &picture(2.0), &none);
+    let by: BTreeMap<u64, _> = out.iter().map(|a| (a.track_id.0, a)).collect();
+    assert!(
+        rules_of(by[&1]).contains(&Rule::CrossedBorder),
+        "{:?}",
+        by[&1]
+    );
+    for id in [2, 3, 4] {
+        assert!(
+            rules_of(by[&id]).contains(&Rule::Swarm),
+            "{id}: {:?}",
+            by[&id]
+        );
+    }
+    assert!(rules_of(by[&5]).contains(&Rule::Dive));
+    assert!(by[&5].reasons.iter().any(|r| r.detail.contains("8.0 m/s")));
+    let inside = by[&6];
+    assert!(rules_of(inside).contains(&Rule::InsideZone));
+    assert!(
+        inside
+            .reasons
+            .iter()
+            .any(|r| r.detail.contains("fuel depot"))
+    );
+    assert!(
+        rules_of(by[&8]).contains(&Rule::ClosingOnSite),
+        "{:?}",
+        by[&8]
+    );
+    // No Remote ID counts on all of them; the ignore zone and the friend are exempt.
+    assert!(out.iter().all(|a| rules_of(a).contains(&Rule::NoRemoteId)));
+    assert!(!by.contains_key(&7) && !by.contains_key(&9));
+    // Every assessment says which sensors saw the drone; scores add up their reasons.
+    for a in &out {
+        assert_eq!(a.sensors, vec![SensorId::new("radar-1")]);
+        let sum: f64 = a.reasons.iter().map(|r| r.points).sum();
+        assert!((a.score - sum.min(100.0)).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn a_cloned_serial_is_suspicious_and_night_adds_points() {
+    let mut assessor =
+        ThreatAssessor::new(ThreatConfig::default(), REF, vec![], AllowList::default());
+    let midnight = TimeNs::from_secs_f64(1_748_736_000.0); // 2025-06-01 00:00 UTC
+    let rid = |id, e| Track {
+        identity: TrackIdentity {
+            remote_id_serial: Some("1596F2848A2W8XS".into()),
+            ..TrackIdentity::default()
+        },
+        ..track(id, midnight, [e, 0.0, 50.0], [0.0, 0.0, 0.0])
+    };
+    let out = assessor.assess(midnight, &[rid(1, 0.0), rid(2, 3000.0)], &BTreeMap::new());
+    for a in &out {
+        assert!(rules_of(a).contains(&Rule::DuplicatedSerial), "{a:?}");
+        assert!(rules_of(a).contains(&Rule::Night), "{a:?}");
+        assert!(!rules_of(a).contains(&Rule::NoRemoteId));
+    }
+}
+
+fn assess_one(level: WarningLevel, t: TimeNs, tr: &Track) -> dronewatch_threat::Assessment {
+    let mut assessor =
+        ThreatAssessor::new(ThreatConfig::default(), REF, vec![], AllowList::default());
+    let levels = BTreeMap::from([(tr.id, (level, "agent-1".to_string()))]);
+    assessor
+        .assess(t, std::slice::from_ref(tr), &levels)
+        .pop()
+        .expect("assessed")
+}
+
+#[test]
+fn one_alert_per_incident_across_a_track_break_with_an_audit_trail() {
+    let mut book = AlertBook::new(AlertConfig::default());
+    let t0 = noon(0.0);
+    let a = track(1, t0, [0.0, 500.0, 60.0], [0.0, -10.0, 0.0]);
+    let ch = book.update(
+        t0,
+        std::slice::from_ref(&a),
+        &[assess_one(WarningLevel::Warning, t0, &a)],
+    );
+    assert!(matches!(ch.as_slice(), [AlertChange::Opened(_)]), "{ch:?}");
+    let id = book.alerts().next().unwrap().id;
+    assert_eq!(book.get(id).unwrap().level, ThreatLevel::High);
+
+    // The track breaks: gone at t = 5, a new track 60 m on at t = 8 is the same incident.
+    assert_eq!(
+        book.update(noon(5.0), &[], &[]),
+        vec![AlertChange::Updated(id)]
+    );
+    assert!(book.get(id).unwrap().track_lost);
+    let b = track(2, noon(8.0), [0.0, 440.0, 60.0], [0.0, -10.0, 0.0]);
+    let ch = book.update(
+        noon(8.0),
+        std::slice::from_ref(&b),
+        &[assess_one(WarningLevel::Warning, noon(8.0), &b)],
+    );
+    assert_eq!(ch, vec![AlertChange::Updated(id)]);
+    assert_eq!(book.alerts().count(), 1);
+    assert_eq!(
+        book.get(id).unwrap().track_ids,
+        vec![TrackId(1), TrackId(2)]
+    );
+
+    // Operators act; every action is kept with who and when; a closed alert takes no more.
+    book.acknowledge(id, "watch-officer", noon(9.0), None)
+        .unwrap();
+    book.assign(
+        id,
+        "watch-officer",
+        "agent-4",
+        noon(10.0),
+        Some("check the ridge".into()),
+    )
+    .unwrap();
+    book.resolve(
+        id,
+        "agent-4",
+        noon(60.0),
+        Some("drone landed, seized".into()),
+    )
+    .unwrap();
+    let alert = book.get(id).unwrap();
+    assert_eq!(alert.state, AlertState::Resolved);
+    assert_eq!(alert.assignee.as_deref(), Some("agent-4"));
+    let actors: Vec<&str> = alert.history.iter().map(|e| e.actor.as_str()).collect();
+    assert_eq!(
+        actors,
+        [
+            "system",
+            "system",
+            "system",
+            "watch-officer",
+            "watch-officer",
+            "agent-4"
+        ]
+    );
+    assert!(matches!(alert.history[4].action, AlertAction::Assigned { ref to } if to == "agent-4"));
+    assert_eq!(
+        book.false_alarm(id, "x", noon(61.0), None),
+        Err(AlertError::Closed(id, AlertState::Resolved))
+    );
+    assert_eq!(
+        book.acknowledge(dronewatch_threat::AlertId(99), "x", noon(61.0), None),
+        Err(AlertError::NotFound(dronewatch_threat::AlertId(99)))
+    );
+}
+
+#[test]
+fn levels_rise_at_once_fall_slowly_and_critical_escalates() {
+    let mut book = AlertBook::new(AlertConfig::default());
+    let tr = |t_s: f64| track(1, noon(t_s), [0.0, 300.0, 60.0], [0.0, -10.0, 0.0]);
+    let mut escalated_at = None;
+    for k in 0..60 {
+        let t_s = f64::from(k);
+        // Critical, with the level dipping to warning every other second.
+        let level = if k % 2 == 0 {
+            WarningLevel::Critical
+        } else {
+            WarningLevel::Warning
+        };
+        let ch = book.update(
+            noon(t_s),
+            &[tr(t_s)],
+            &[assess_one(level, noon(t_s), &tr(t_s))],
+        );
+        if ch.iter().any(|c| matches!(c, AlertChange::Escalated(_))) {
+            escalated_at = Some(t_s);
+        }
+    }
+    let alert = book.alerts().next().unwrap();
+    // No flicker: once critical, it stayed critical.
+    let lowered = alert
+        .history
+        .iter()
+        .filter(|e| matches!(e.action, AlertAction::Lowered { .. }))
+        .count();
+    assert_eq!(lowered, 0, "{:?}", alert.history);
+    assert_eq!(alert.level, ThreatLevel::Critical);
+    // Not acknowledged for 30 s: escalated once.
+    assert_eq!(escalated_at, Some(30.0));
+    // A sustained drop is taken, after the hold.
+    let mut book2 = book.clone();
+    for k in 60..90 {
+        let t_s = f64::from(k);
+        book2.update(
+            noon(t_s),
+            &[tr(t_s)],
+            &[assess_one(WarningLevel::Advisory, noon(t_s), &tr(t_s))],
+        );
+    }
+    let alert = book2.alerts().next().unwrap();
+    assert!(
+        alert
+            .history
+            .iter()
+            .any(|e| matches!(e.action, AlertAction::Lowered { .. }))
+    );
+    assert!(alert.level < ThreatLevel::Critical);
+}
