@@ -86,6 +86,8 @@ struct AgentMotion {
     t: TimeNs,
     enu_m: [f64; 3],
     vel_enu_mps: [f64; 3],
+    /// Where the agent turned round before (a patrol goes back and forth along a stretch).
+    turn_points: Vec<[f64; 3]>,
 }
 
 /// Per (agent, track): when each level's condition last held, and what was last issued.
@@ -163,11 +165,17 @@ impl Warner {
             Some(a) => {
                 let dt_s = fix.t.secs_since(a.t);
                 // A long silence says nothing about how the agent moves now.
-                a.vel_enu_mps = if dt_s <= 10.0 {
+                let vel: [f64; 3] = if dt_s <= 10.0 {
                     std::array::from_fn(|i| (enu_m[i] - a.enu_m[i]) / dt_s)
                 } else {
                     [0.0; 3]
                 };
+                let moving = |v: &[f64; 3]| v[0].hypot(v[1]) > MIN_AGENT_SPEED_MPS;
+                let dot = vel[0] * a.vel_enu_mps[0] + vel[1] * a.vel_enu_mps[1];
+                if moving(&vel) && moving(&a.vel_enu_mps) && dot < 0.0 {
+                    note_turn_point(&mut a.turn_points, a.enu_m);
+                }
+                a.vel_enu_mps = vel;
                 a.t = fix.t;
                 a.enu_m = enu_m;
             }
@@ -181,6 +189,7 @@ impl Warner {
                         t: fix.t,
                         enu_m,
                         vel_enu_mps: [0.0; 3],
+                        turn_points: Vec::new(),
                     },
                 );
             }
@@ -231,7 +240,11 @@ impl Warner {
             let now = Path::straight(a.enu_m, a.vel_enu_mps).at(dt_s);
             let mut buf = Vec::new();
             Path::straight(now, a.vel_enu_mps).sample(step_s, 2.0 * cfg.horizon_s, &mut buf);
-            agent_paths.push((id, a, extent(&buf, horizon_steps), buf));
+            // A patrol may also turn round where it turned before: both futures are judged.
+            let patrol = patrol_path(now, a, step_s, 2.0 * cfg.horizon_s);
+            let reach = extent(&buf, horizon_steps)
+                .max(patrol.as_deref().map_or(0.0, |p| extent(p, horizon_steps)));
+            agent_paths.push((id, a, reach, buf, patrol));
         }
         // Agents sorted west to east: each track looks only at the strip of agents it could
         // reach, not at all of them.
@@ -251,7 +264,7 @@ impl Warner {
             let track_east_m = east_m(tpath);
             let strip_m = track_extent_m + max_agent_extent_m + max_radius_m;
             let first = agent_paths.partition_point(|a| east_m(&a.3) < track_east_m - strip_m);
-            for (agent_id, agent, agent_extent_m, apath) in &agent_paths[first..] {
+            for (agent_id, agent, agent_extent_m, apath, patrol) in &agent_paths[first..] {
                 if east_m(apath) > track_east_m + strip_m {
                     break;
                 }
@@ -270,9 +283,16 @@ impl Warner {
                 if range_m > reach_m {
                     continue;
                 }
-                let Some(closest) = closest_approach(tpath, apath, step_s, radius_at) else {
+                let Some(mut closest) = closest_approach(tpath, apath, step_s, radius_at) else {
                     continue;
                 };
+                if let Some(alt) = patrol
+                    .as_deref()
+                    .and_then(|p| closest_approach(tpath, p, step_s, radius_at))
+                    && sooner(&alt, &closest)
+                {
+                    closest = alt;
+                }
                 let raw = raw_level(cfg, range_m, &closest);
                 let key = (agent.index, tr.id);
                 if raw.is_none() && !self.pairs.contains_key(&key) {
@@ -402,22 +422,122 @@ impl Warner {
             return 0.0;
         };
         let dt_s = t1.secs_since(*t0);
-        if dt_s < 0.5 * self.cfg.turn_window_s
-            || v0[0].hypot(v0[1]) < MIN_SPEED_MPS
-            || v1[0].hypot(v1[1]) < MIN_SPEED_MPS
+        if dt_s < 0.75 * self.cfg.turn_window_s
+            || h.iter().any(|(_, v)| v[0].hypot(v[1]) < MIN_SPEED_MPS)
         {
             return 0.0;
         }
-        let w = wrap_pi(v1[1].atan2(v1[0]) - v0[1].atan2(v0[0])) / dt_s;
+        let heading = |v: &[f64; 2]| v[1].atan2(v[0]);
+        let w = wrap_pi(heading(v1) - heading(v0)) / dt_s;
         let (min, max) = (
             self.cfg.min_turn_rate_deg_s.to_radians(),
             self.cfg.max_turn_rate_deg_s.to_radians(),
         );
-        if w.abs() < min {
+        // A real turn turns one way all through the window at a steady rate; a heading
+        // that swings (a new track's velocity settling, noise) is not a turn.
+        let steady = h.iter().zip(h.iter().skip(1)).all(|((ta, va), (tb, vb))| {
+            let step_s = tb.secs_since(*ta);
+            let wi = wrap_pi(heading(vb) - heading(va)) / step_s.max(1e-3);
+            wi * w > 0.0 && (wi - w).abs() <= w.abs().max(min)
+        });
+        if w.abs() < min || !steady {
             0.0
         } else {
             w.clamp(-max, max)
         }
+    }
+}
+
+/// Agents slower than this are standing [m/s].
+const MIN_AGENT_SPEED_MPS: f64 = 0.5;
+
+/// Remembers a turn point, merging it with one already known nearby; keeps the latest few.
+fn note_turn_point(points: &mut Vec<[f64; 3]>, p: [f64; 3]) {
+    const SAME_M: f64 = 100.0;
+    const KEEP: usize = 4;
+    points.retain(|q| dist(q, &p) > SAME_M);
+    points.push(p);
+    if points.len() > KEEP {
+        points.remove(0);
+    }
+}
+
+/// The agent's path if it turns round at the next known turn point ahead of it (within
+/// 60 m of its line of travel), and again at the one behind it if known: back and forth at
+/// its current speed. `None` when it stands or no turn point lies ahead.
+fn patrol_path(
+    now: [f64; 3],
+    a: &AgentMotion,
+    step_s: f64,
+    horizon_s: f64,
+) -> Option<Vec<[f64; 3]>> {
+    const LINE_M: f64 = 60.0;
+    let speed_mps = a.vel_enu_mps[0].hypot(a.vel_enu_mps[1]);
+    if speed_mps <= MIN_AGENT_SPEED_MPS {
+        return None;
+    }
+    let u = [a.vel_enu_mps[0] / speed_mps, a.vel_enu_mps[1] / speed_mps];
+    let along = |q: &[f64; 3]| {
+        let (de, dn) = (q[0] - now[0], q[1] - now[1]);
+        let s = de * u[0] + dn * u[1];
+        let lateral = (de * u[1] - dn * u[0]).abs();
+        (lateral <= LINE_M).then_some(s)
+    };
+    let ahead_m = a
+        .turn_points
+        .iter()
+        .filter_map(along)
+        .filter(|s| *s > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    // A known patroller with no turn point ahead yet may turn round at any time: judge the
+    // earliest, turning now.
+    let ahead_m = if ahead_m.is_finite() {
+        ahead_m
+    } else if a.turn_points.is_empty() {
+        return None;
+    } else {
+        0.0
+    };
+    // The far end, if known; otherwise the agent is assumed to go back indefinitely.
+    let behind_m = a
+        .turn_points
+        .iter()
+        .filter_map(along)
+        .filter(|s| *s < 0.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let span_m = ahead_m - behind_m;
+    let steps = (horizon_s / step_s).floor().max(0.0) as usize;
+    Some(
+        (0..=steps)
+            .map(|k| {
+                let d = speed_mps * k as f64 * step_s;
+                // Position along the line, bouncing between the ends.
+                let s = if d <= ahead_m {
+                    d
+                } else if !span_m.is_finite() {
+                    2.0 * ahead_m - d
+                } else {
+                    let phase = (d - ahead_m).rem_euclid(2.0 * span_m);
+                    if phase <= span_m {
+                        ahead_m - phase
+                    } else {
+                        behind_m + (phase - span_m)
+                    }
+                };
+                [now[0] + u[0] * s, now[1] + u[1] * s, now[2]]
+            })
+            .collect(),
+    )
+}
+
+/// True when `a` is the more urgent of two judgements of one pair: it enters the radius,
+/// and sooner; or neither enters and `a` comes closer.
+fn sooner(a: &Closest, b: &Closest) -> bool {
+    match (a.entry_dt_s, b.entry_dt_s) {
+        (Some(x), Some(y)) => x < y,
+        (Some(_), None) => true,
+        (None, Some(_)) => false,
+        (None, None) => a.distance_m < b.distance_m,
     }
 }
 
