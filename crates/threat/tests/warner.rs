@@ -228,3 +228,41 @@ fn a_patrol_sees_the_drone_on_its_clock() {
     // Heading east (090), the drone at 135 is 45° to the right: half past one, rounds to 2.
     assert_eq!(w.clock, Some(2));
 }
+
+#[test]
+fn a_patrol_that_turned_round_before_is_warned_about_a_drone_behind_it() {
+    // A vehicle patrols east-west at 10 m/s between e = 0 and e = 1000; after its first
+    // turn it is a known patroller. A drone follows 400 m behind it, aimed at where it
+    // will be after its next turn: straight-line prediction of the vehicle never meets it.
+    let frame = EnuFrame::new(REF);
+    let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::default());
+    let agent_e = |t: f64| {
+        let d = (10.0 * t).rem_euclid(2000.0);
+        if d <= 1000.0 { d } else { 2000.0 - d }
+    };
+    let mut first = None;
+    for k in 0..=150 {
+        let t_s = f64::from(k);
+        let t = secs(t_s);
+        warner.observe_agent(&AgentFix {
+            agent_id: AgentId::new("vehicle-1"),
+            t,
+            position: frame.to_lla(&[agent_e(t_s), 0.0, 1.7]),
+        });
+        // From t = 110 s (the vehicle heading west from its turn at e = 1000, t = 100 s), a
+        // drone 400 m behind it, east, flying west at 9 m/s.
+        let tracks = if k >= 110 {
+            let e = 1400.0 - 100.0 - 9.0 * (t_s - 110.0);
+            vec![track(&frame, 5, t, [e, 0.0, 50.0], [-9.0, 0.0, 0.0])]
+        } else {
+            vec![]
+        };
+        if let Some(w) = warner.assess(t, &tracks).into_iter().next() {
+            first.get_or_insert(w);
+        }
+    }
+    // The straight-line future says the vehicle runs away at 10 m/s from a 9 m/s drone;
+    // the patrol future (turn round now) says they meet within seconds.
+    let w = first.expect("warned");
+    assert!(w.t.as_secs_f64() <= 112.0, "{w:?}");
+}
