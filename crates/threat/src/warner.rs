@@ -242,8 +242,11 @@ impl Warner {
             Path::straight(now, a.vel_enu_mps).sample(step_s, 2.0 * cfg.horizon_s, &mut buf);
             // A patrol may also turn round where it turned before: both futures are judged.
             let patrol = patrol_path(now, a, step_s, 2.0 * cfg.horizon_s);
-            let reach = extent(&buf, horizon_steps)
-                .max(patrol.as_deref().map_or(0.0, |p| extent(p, horizon_steps)));
+            let reach = extent(&buf, horizon_steps).max(
+                patrol
+                    .as_ref()
+                    .map_or(0.0, |(p, _)| extent(p.as_slice(), horizon_steps)),
+            );
             agent_paths.push((id, a, reach, buf, patrol));
         }
         // Agents sorted west to east: each track looks only at the strip of agents it could
@@ -287,8 +290,11 @@ impl Warner {
                     continue;
                 };
                 if let Some(alt) = patrol
-                    .as_deref()
-                    .and_then(|p| closest_approach(tpath, p, step_s, radius_at))
+                    .as_ref()
+                    .filter(|&&(_, speculative)| {
+                        !speculative || follows(agent, a0, p0, &tr.vel_enu_mps)
+                    })
+                    .and_then(|(p, _)| closest_approach(tpath, p.as_slice(), step_s, radius_at))
                     && sooner(&alt, &closest)
                 {
                     closest = alt;
@@ -470,7 +476,7 @@ fn patrol_path(
     a: &AgentMotion,
     step_s: f64,
     horizon_s: f64,
-) -> Option<Vec<[f64; 3]>> {
+) -> Option<(Vec<[f64; 3]>, bool)> {
     const LINE_M: f64 = 60.0;
     let speed_mps = a.vel_enu_mps[0].hypot(a.vel_enu_mps[1]);
     if speed_mps <= MIN_AGENT_SPEED_MPS {
@@ -490,13 +496,13 @@ fn patrol_path(
         .filter(|s| *s > 0.0)
         .fold(f64::INFINITY, f64::min);
     // A known patroller with no turn point ahead yet may turn round at any time: judge the
-    // earliest, turning now.
-    let ahead_m = if ahead_m.is_finite() {
-        ahead_m
+    // earliest, turning now (a speculative future, flagged as such).
+    let (ahead_m, speculative) = if ahead_m.is_finite() {
+        (ahead_m, false)
     } else if a.turn_points.is_empty() {
         return None;
     } else {
-        0.0
+        (0.0, true)
     };
     // The far end, if known; otherwise the agent is assumed to go back indefinitely.
     let behind_m = a
@@ -507,27 +513,35 @@ fn patrol_path(
         .fold(f64::NEG_INFINITY, f64::max);
     let span_m = ahead_m - behind_m;
     let steps = (horizon_s / step_s).floor().max(0.0) as usize;
-    Some(
-        (0..=steps)
-            .map(|k| {
-                let d = speed_mps * k as f64 * step_s;
-                // Position along the line, bouncing between the ends.
-                let s = if d <= ahead_m {
-                    d
-                } else if !span_m.is_finite() {
-                    2.0 * ahead_m - d
+    let path = (0..=steps)
+        .map(|k| {
+            let d = speed_mps * k as f64 * step_s;
+            // Position along the line, bouncing between the ends.
+            let s = if d <= ahead_m {
+                d
+            } else if !span_m.is_finite() {
+                2.0 * ahead_m - d
+            } else {
+                let phase = (d - ahead_m).rem_euclid(2.0 * span_m);
+                if phase <= span_m {
+                    ahead_m - phase
                 } else {
-                    let phase = (d - ahead_m).rem_euclid(2.0 * span_m);
-                    if phase <= span_m {
-                        ahead_m - phase
-                    } else {
-                        behind_m + (phase - span_m)
-                    }
-                };
-                [now[0] + u[0] * s, now[1] + u[1] * s, now[2]]
-            })
-            .collect(),
-    )
+                    behind_m + (phase - span_m)
+                }
+            };
+            [now[0] + u[0] * s, now[1] + u[1] * s, now[2]]
+        })
+        .collect();
+    Some((path, speculative))
+}
+
+/// True when the drone is behind the moving agent and flying the same way: following it,
+/// the case where the agent turning round matters.
+fn follows(agent: &AgentMotion, a0: &[f64; 3], p0: &[f64; 3], drone_vel_mps: &[f64; 3]) -> bool {
+    let v = agent.vel_enu_mps;
+    let behind = (p0[0] - a0[0]) * v[0] + (p0[1] - a0[1]) * v[1] < 0.0;
+    let same_way = drone_vel_mps[0] * v[0] + drone_vel_mps[1] * v[1] > 0.0;
+    behind && same_way
 }
 
 /// True when `a` is the more urgent of two judgements of one pair: it enters the radius,
