@@ -1,5 +1,6 @@
 //! `dronewatch`: the command-line entry point.
 
+mod decode;
 mod replay;
 mod warnings;
 
@@ -23,6 +24,9 @@ struct Cli {
 enum Command {
     /// Track a recorded scenario (benchmark format) and write tracks.jsonl.
     Replay(ReplayArgs),
+    /// Decode recorded sensor data and print one JSON object per message.
+    #[command(subcommand)]
+    Decode(decode::DecodeCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(&args),
+        Command::Decode(cmd) => decode::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
