@@ -1,0 +1,689 @@
+//! `dronewatch sapient-sensor`: a SAPIENT edge node (ASM) simulator that replays a benchmark
+//! scenario directory (`sensors.json` + `detections.jsonl`) to a SAPIENT fusion node over
+//! TCP, in real time or as fast as possible.
+//!
+//! One SAPIENT node per scenario sensor, all on one connection: each node registers with its
+//! own `node_id` (a UUID derived from the sensor id, so runs are repeatable) and `name` (the
+//! sensor id), and one connection keeps the detections in file order, which a tracker needs.
+//! Sensors seen only in detections (the scenario's agents) register on first use. A node
+//! sends a StatusReport with its `node_location` before its first detection, whenever it
+//! moves, and every `status_interval_s` of scenario time; a GOODBYE at the end.
+//!
+//! Detections are sent the way a real node of that kind would: radar as range-bearing
+//! (azimuth, elevation, range), RF direction finding as azimuth only, acoustic as azimuth
+//! and elevation, agent sightings as azimuth and range, Remote ID as a WGS84 location
+//! (x = longitude) with the serial in `DetectionReport.id` from a PASSIVE_RF node of
+//! sub-type "Remote ID".
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use dronewatch_model::{Lla, Measurement, Observation, SensorKind, TimeNs};
+use dronewatch_sapient::frame::FrameCodec;
+use dronewatch_sapient::ids::new_ulid;
+use dronewatch_sapient::time::from_time_ns;
+use dronewatch_sapient::v2::registration::{self, NodeType};
+use dronewatch_sapient::v2::sapient_message::Content;
+use dronewatch_sapient::{IcdVersion, v2};
+use dronewatch_sim::{DetectionReader, FormatError, read_scenario_dir};
+use prost::Message;
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{Mutex, mpsc};
+use tracing::{info, warn};
+
+/// How fast to replay.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// Scenario time × `speed` (1.0 = real time).
+    RealTime {
+        speed: f64,
+    },
+    AsFastAsPossible,
+}
+
+/// What to replay, and where.
+#[derive(Debug, Clone)]
+pub struct SensorClientConfig {
+    pub server: SocketAddr,
+    /// A scenario folder with `sensors.json` and `detections.jsonl`.
+    pub scenario_dir: PathBuf,
+    pub pace: Pace,
+    /// Scenario seconds between a node's status heartbeats.
+    pub status_interval_s: f64,
+    /// How long to wait for the RegistrationAcks.
+    pub ack_timeout: Duration,
+    /// Send at most this many detections.
+    pub max_detections: Option<u64>,
+}
+
+impl Default for SensorClientConfig {
+    fn default() -> Self {
+        Self {
+            server: SocketAddr::from((Ipv4Addr::LOCALHOST, crate::sources::sapient::DEFAULT_PORT)),
+            scenario_dir: PathBuf::from("."),
+            pace: Pace::AsFastAsPossible,
+            status_interval_s: 5.0,
+            ack_timeout: Duration::from_secs(5),
+            max_detections: None,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClientStats {
+    pub nodes_registered: u64,
+    pub detections_sent: u64,
+    pub status_reports_sent: u64,
+    /// `detections.jsonl` lines that did not parse (skipped).
+    pub lines_skipped: u64,
+    pub bytes_sent: u64,
+    pub registration_acks: u64,
+    /// SAPIENT Error messages the fusion node sent back.
+    pub errors_received: u64,
+    /// The first few of those errors' texts.
+    pub error_samples: Vec<String>,
+    pub elapsed_s: f64,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorClientError {
+    #[error("scenario: {0}")]
+    Scenario(#[from] FormatError),
+    #[error("cannot connect to the SAPIENT fusion node at {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("registration of node {node} ({name}) rejected: {reasons:?}")]
+    RegistrationRejected {
+        node: String,
+        name: String,
+        reasons: Vec<String>,
+    },
+    #[error("no RegistrationAck for {missing} node(s) within {timeout:?}")]
+    AckTimeout { missing: usize, timeout: Duration },
+    #[error("connection to the fusion node failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the fusion node closed the connection")]
+    Closed,
+}
+
+/// A stable UUID v4-shaped node id for a scenario sensor id (FNV-1a over the id, twice).
+pub fn node_id_for(sensor_id: &str) -> String {
+    fn fnv(seed: u64, s: &str) -> u64 {
+        s.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+    let hi = fnv(0xcbf2_9ce4_8422_2325, sensor_id);
+    let lo = fnv(hi ^ 0x9e37_79b9_7f4a_7c15, sensor_id);
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&hi.to_be_bytes());
+    b[8..].copy_from_slice(&lo.to_be_bytes());
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// The Registration of a simulated node of `kind`.
+pub fn registration_for(
+    sensor_id: &str,
+    kind: SensorKind,
+    status_interval_s: f64,
+) -> v2::Registration {
+    use registration::{
+        Capability, ConfigurationData, DetectionDefinition, Duration as SDuration, LocationType,
+        ModeDefinition, NodeDefinition, RegionDefinition, StatusDefinition, TaskDefinition,
+        location_type::{CoordinatesOneof, DatumOneof},
+    };
+    let (node_type, sub_type) = match kind {
+        SensorKind::Radar => (NodeType::Radar, None),
+        SensorKind::RfDf => (NodeType::PassiveRf, Some("RF direction finder")),
+        SensorKind::Acoustic => (NodeType::Acoustic, None),
+        SensorKind::RemoteId => (NodeType::PassiveRf, Some("Remote ID")),
+        SensorKind::Agent => (NodeType::Human, Some("field agent")),
+        SensorKind::Eo => (NodeType::Camera, None),
+        SensorKind::Adsb => (NodeType::Other, Some("ADS-B")),
+        SensorKind::Other => (NodeType::Other, None),
+    };
+    let seconds = |value: f32| SDuration {
+        units: Some(registration::TimeUnits::Seconds as i32),
+        value: Some(value),
+    };
+    let location_units = LocationType {
+        coordinates_oneof: Some(CoordinatesOneof::LocationUnits(
+            v2::LocationCoordinateSystem::LatLngDegM as i32,
+        )),
+        datum_oneof: Some(DatumOneof::LocationDatum(v2::LocationDatum::Wgs84E as i32)),
+        zone: None,
+    };
+    let detection_location = if kind == SensorKind::RemoteId {
+        location_units.clone()
+    } else {
+        LocationType {
+            coordinates_oneof: Some(CoordinatesOneof::RangeBearingUnits(
+                v2::RangeBearingCoordinateSystem::DegreesM as i32,
+            )),
+            datum_oneof: Some(DatumOneof::RangeBearingDatum(
+                v2::RangeBearingDatum::True as i32,
+            )),
+            zone: None,
+        }
+    };
+    v2::Registration {
+        node_definition: vec![NodeDefinition {
+            node_type: Some(node_type as i32),
+            node_sub_type: sub_type.map(str::to_owned).into_iter().collect(),
+        }],
+        icd_version: Some(IcdVersion::V2_0.label().to_owned()),
+        name: Some(sensor_id.to_owned()),
+        short_name: Some(sensor_id.chars().take(16).collect()),
+        capabilities: vec![Capability {
+            category: Some("dronewatch".into()),
+            r#type: Some("simulated sensor".into()),
+            value: Some(format!("{kind:?}")),
+            units: None,
+        }],
+        status_definition: Some(StatusDefinition {
+            status_interval: Some(seconds(status_interval_s as f32)),
+            location_definition: Some(location_units.clone()),
+            ..Default::default()
+        }),
+        mode_definition: vec![ModeDefinition {
+            mode_name: Some("Default".into()),
+            mode_type: Some(registration::ModeType::Permanent as i32),
+            settle_time: Some(seconds(0.0)),
+            tracking_type: Some(registration::TrackingType::None as i32),
+            detection_definition: vec![DetectionDefinition {
+                location_type: Some(detection_location),
+                ..Default::default()
+            }],
+            task: Some(TaskDefinition {
+                concurrent_tasks: Some(0),
+                region_definition: Some(RegionDefinition {
+                    region_type: vec![registration::RegionType::AreaOfInterest as i32],
+                    region_area: vec![location_units],
+                    ..Default::default()
+                }),
+                command: Vec::new(),
+            }),
+            ..Default::default()
+        }],
+        config_data: vec![ConfigurationData {
+            manufacturer: "dronewatch".into(),
+            model: format!("sapient-sensor ({kind:?})"),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+// Metres per degree (same rounding as the fusion side's reader of our errors).
+const M_PER_DEG_LAT: f64 = 111_132.0;
+const M_PER_DEG_LON_EQ: f64 = 111_320.0;
+
+/// The DetectionReport of one scenario observation.
+pub fn detection_for(obs: &Observation) -> v2::DetectionReport {
+    use v2::detection_report::{DetectionReportClassification, LocationOneof};
+    let rb = |az: f64,
+              el: Option<f64>,
+              range: Option<f64>,
+              s_az: f64,
+              s_el: Option<f64>,
+              s_r: Option<f64>| {
+        LocationOneof::RangeBearing(v2::RangeBearing {
+            elevation: el,
+            azimuth: Some(az),
+            range,
+            elevation_error: s_el,
+            azimuth_error: Some(s_az),
+            range_error: s_r,
+            coordinate_system: Some(v2::RangeBearingCoordinateSystem::DegreesM as i32),
+            datum: Some(v2::RangeBearingDatum::True as i32),
+        })
+    };
+    let location = match obs.measurement {
+        Measurement::Position {
+            position,
+            sigma_horizontal_m,
+            sigma_vertical_m,
+        } => LocationOneof::Location(v2::Location {
+            x: Some(position.lon_deg),
+            y: Some(position.lat_deg),
+            z: Some(position.h_m),
+            // Errors in the units of their coordinate (degrees here).
+            x_error: Some(
+                sigma_horizontal_m / (M_PER_DEG_LON_EQ * position.lat_deg.to_radians().cos()),
+            ),
+            y_error: Some(sigma_horizontal_m / M_PER_DEG_LAT),
+            z_error: Some(sigma_vertical_m),
+            coordinate_system: Some(v2::LocationCoordinateSystem::LatLngDegM as i32),
+            datum: Some(v2::LocationDatum::Wgs84E as i32),
+            utm_zone: None,
+        }),
+        Measurement::RangeAzEl {
+            range_m,
+            az_deg,
+            el_deg,
+            sigma_range_m,
+            sigma_az_deg,
+            sigma_el_deg,
+        } => rb(
+            az_deg,
+            Some(el_deg),
+            Some(range_m),
+            sigma_az_deg,
+            Some(sigma_el_deg),
+            Some(sigma_range_m),
+        ),
+        Measurement::Bearing {
+            az_deg,
+            sigma_az_deg,
+        } => rb(az_deg, None, None, sigma_az_deg, None, None),
+        Measurement::AzEl {
+            az_deg,
+            el_deg,
+            sigma_az_deg,
+            sigma_el_deg,
+        } => rb(
+            az_deg,
+            Some(el_deg),
+            None,
+            sigma_az_deg,
+            Some(sigma_el_deg),
+            None,
+        ),
+        Measurement::BearingDistance {
+            az_deg,
+            dist_m,
+            sigma_az_deg,
+            sigma_dist_rel,
+        } => rb(
+            az_deg,
+            None,
+            Some(dist_m),
+            sigma_az_deg,
+            None,
+            Some(dist_m * sigma_dist_rel),
+        ),
+    };
+    v2::DetectionReport {
+        report_id: Some(new_ulid()),
+        // The scenario carries no track identity: one object per detection (TRACKING_TYPE_NONE).
+        object_id: Some(new_ulid()),
+        location_oneof: Some(location),
+        classification: obs
+            .identity
+            .classification
+            .iter()
+            .map(|c| DetectionReportClassification {
+                r#type: Some(c.class.clone()),
+                confidence: Some(c.confidence as f32),
+                sub_class: Vec::new(),
+            })
+            .collect(),
+        id: obs.identity.remote_id_serial.clone(),
+        ..Default::default()
+    }
+}
+
+/// The StatusReport of a node at `position`.
+pub fn status_for(position: Option<Lla>, goodbye: bool) -> v2::StatusReport {
+    use v2::status_report::{Info, System};
+    v2::StatusReport {
+        report_id: Some(new_ulid()),
+        system: Some(if goodbye { System::Goodbye } else { System::Ok } as i32),
+        info: Some(Info::New as i32),
+        mode: Some("Default".into()),
+        node_location: position.map(|p| v2::Location {
+            x: Some(p.lon_deg),
+            y: Some(p.lat_deg),
+            z: Some(p.h_m),
+            coordinate_system: Some(v2::LocationCoordinateSystem::LatLngDegM as i32),
+            datum: Some(v2::LocationDatum::Wgs84E as i32),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn envelope(node_id: &str, t: TimeNs, content: Content) -> v2::SapientMessage {
+    v2::SapientMessage {
+        timestamp: Some(from_time_ns(t)),
+        node_id: Some(node_id.to_owned()),
+        destination_id: None,
+        content: Some(content),
+        additional_information: None,
+    }
+}
+
+struct NodeState {
+    node_id: String,
+    last_position: Option<Lla>,
+    last_status: Option<TimeNs>,
+}
+
+/// Replies from the fusion node, counted by the reader task.
+#[derive(Debug, Default)]
+struct Inbox {
+    acks: AtomicU64,
+    errors: AtomicU64,
+    samples: Mutex<Vec<String>>,
+}
+
+type AckTx = mpsc::UnboundedSender<(String, bool, Vec<String>)>;
+
+/// Connects, registers one node per scenario sensor, waits for the acknowledgements, then
+/// replays the detections with status heartbeats, and says goodbye.
+pub async fn run(cfg: SensorClientConfig) -> Result<ClientStats, SensorClientError> {
+    let started = Instant::now();
+    let scenario = read_scenario_dir(&cfg.scenario_dir)?;
+    let epoch = scenario.meta.epoch;
+    let detections_path = cfg.scenario_dir.join("detections.jsonl");
+    // Open now so a missing file fails before we connect.
+    let reader = DetectionReader::open(&detections_path, epoch)?;
+
+    let stream =
+        TcpStream::connect(cfg.server)
+            .await
+            .map_err(|source| SensorClientError::Connect {
+                addr: cfg.server,
+                source,
+            })?;
+    let _ = stream.set_nodelay(true);
+    let (rd, mut wr) = stream.into_split();
+    let inbox = Arc::new(Inbox::default());
+    // Unbounded but bounded in practice: one entry per registration we send.
+    let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
+    let reader_task = tokio::spawn(read_replies(rd, Arc::clone(&inbox), ack_tx));
+
+    let codec = FrameCodec::default();
+    let mut stats = ClientStats::default();
+    let mut out = BytesMut::with_capacity(256 * 1024);
+    let mut nodes: HashMap<String, NodeState> = HashMap::new();
+    let first_t = epoch;
+
+    // Register every listed sensor and wait for all the acknowledgements.
+    let mut names: HashMap<String, String> = HashMap::new();
+    for sensor in &scenario.sensors {
+        let id = sensor.id.as_str();
+        let node_id = node_id_for(id);
+        let reg = registration_for(id, sensor.kind, cfg.status_interval_s);
+        let _ = codec.encode(
+            &envelope(&node_id, first_t, Content::Registration(reg)),
+            &mut out,
+        );
+        names.insert(node_id.clone(), id.to_owned());
+        nodes.insert(
+            id.to_owned(),
+            NodeState {
+                node_id,
+                last_position: None,
+                last_status: None,
+            },
+        );
+    }
+    send(&mut wr, &mut out, &mut stats).await?;
+    let mut pending = names.len();
+    let deadline = tokio::time::Instant::now() + cfg.ack_timeout;
+    while pending > 0 {
+        match tokio::time::timeout_at(deadline, ack_rx.recv()).await {
+            Ok(Some((node, true, _))) => {
+                if names.contains_key(&node) {
+                    pending -= 1;
+                    stats.nodes_registered += 1;
+                }
+            }
+            Ok(Some((node, false, reasons))) => {
+                let name = names.get(&node).cloned().unwrap_or_default();
+                return Err(SensorClientError::RegistrationRejected {
+                    node,
+                    name,
+                    reasons,
+                });
+            }
+            Ok(None) => return Err(SensorClientError::Closed),
+            Err(_) => {
+                return Err(SensorClientError::AckTimeout {
+                    missing: pending,
+                    timeout: cfg.ack_timeout,
+                });
+            }
+        }
+    }
+    info!(nodes = stats.nodes_registered, "SAPIENT nodes registered");
+
+    // Parse on a blocking thread; the bounded channel paces it to the socket.
+    let (obs_tx, mut obs_rx) = mpsc::channel::<Result<Observation, String>>(4096);
+    let limit = cfg.max_detections;
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut sent = 0u64;
+        for (_, result) in reader {
+            if limit.is_some_and(|l| sent >= l) {
+                break;
+            }
+            let item = result.map_err(|e| e.to_string());
+            if item.is_ok() {
+                sent += 1;
+            }
+            if obs_tx.blocking_send(item).is_err() {
+                break;
+            }
+        }
+    });
+
+    let heartbeat_ns = (cfg.status_interval_s.max(0.001) * 1e9) as i64;
+    let wall_start = tokio::time::Instant::now();
+    let mut t0: Option<TimeNs> = None;
+    while let Some(item) = obs_rx.recv().await {
+        let obs = match item {
+            Ok(o) => o,
+            Err(e) => {
+                stats.lines_skipped += 1;
+                warn!(error = %e, "detections.jsonl line skipped");
+                continue;
+            }
+        };
+        if let Pace::RealTime { speed } = cfg.pace {
+            let start = *t0.get_or_insert(obs.t);
+            let due_s = obs.t.secs_since(start) / speed.max(1e-6);
+            let due = wall_start + Duration::from_secs_f64(due_s.max(0.0));
+            if due > tokio::time::Instant::now() {
+                send(&mut wr, &mut out, &mut stats).await?;
+                tokio::time::sleep_until(due).await;
+            }
+        }
+        let sensor = obs.sensor_id.as_str();
+        if !nodes.contains_key(sensor) {
+            // Agents and other sensors not in sensors.json register on first use; the
+            // connection keeps order, so the fusion node sees the registration first.
+            let node_id = node_id_for(sensor);
+            let reg = registration_for(sensor, obs.sensor_kind, cfg.status_interval_s);
+            let _ = codec.encode(
+                &envelope(&node_id, obs.t, Content::Registration(reg)),
+                &mut out,
+            );
+            stats.nodes_registered += 1;
+            nodes.insert(
+                sensor.to_owned(),
+                NodeState {
+                    node_id,
+                    last_position: None,
+                    last_status: None,
+                },
+            );
+        }
+        let Some(node) = nodes.get_mut(sensor) else {
+            continue;
+        };
+        let moved = obs.sensor_position.is_some() && obs.sensor_position != node.last_position;
+        let due = node
+            .last_status
+            .is_none_or(|t| obs.t.0.saturating_sub(t.0) >= heartbeat_ns);
+        if moved || due {
+            if obs.sensor_position.is_some() {
+                node.last_position = obs.sensor_position;
+            }
+            let status = status_for(node.last_position, false);
+            let _ = codec.encode(
+                &envelope(&node.node_id, obs.t, Content::StatusReport(status)),
+                &mut out,
+            );
+            node.last_status = Some(obs.t);
+            stats.status_reports_sent += 1;
+        }
+        let det = detection_for(&obs);
+        let _ = codec.encode(
+            &envelope(&node.node_id, obs.t, Content::DetectionReport(det)),
+            &mut out,
+        );
+        stats.detections_sent += 1;
+        if out.len() >= 64 * 1024 {
+            send(&mut wr, &mut out, &mut stats).await?;
+        }
+    }
+    let _ = parser.await;
+
+    let end_t = TimeNs(
+        nodes
+            .values()
+            .filter_map(|n| n.last_status)
+            .map(|t| t.0)
+            .max()
+            .unwrap_or(epoch.0),
+    );
+    let mut all: Vec<&NodeState> = nodes.values().collect();
+    all.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+    for node in all {
+        let bye = status_for(node.last_position, true);
+        let _ = codec.encode(
+            &envelope(&node.node_id, end_t, Content::StatusReport(bye)),
+            &mut out,
+        );
+        stats.status_reports_sent += 1;
+    }
+    send(&mut wr, &mut out, &mut stats).await?;
+    wr.shutdown().await?;
+    // The fusion node closes after our end of stream; collect its last replies meanwhile.
+    let _ = tokio::time::timeout(Duration::from_secs(5), reader_task).await;
+
+    stats.registration_acks = inbox.acks.load(Ordering::Relaxed);
+    stats.errors_received = inbox.errors.load(Ordering::Relaxed);
+    stats.error_samples = inbox.samples.lock().await.clone();
+    stats.elapsed_s = started.elapsed().as_secs_f64();
+    info!(?stats, "sapient-sensor finished");
+    Ok(stats)
+}
+
+async fn send(
+    wr: &mut OwnedWriteHalf,
+    out: &mut BytesMut,
+    stats: &mut ClientStats,
+) -> Result<(), SensorClientError> {
+    if !out.is_empty() {
+        wr.write_all(out).await?;
+        stats.bytes_sent += out.len() as u64;
+        out.clear();
+    }
+    Ok(())
+}
+
+async fn read_replies(mut rd: OwnedReadHalf, inbox: Arc<Inbox>, acks: AckTx) {
+    let codec = FrameCodec::default();
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    loop {
+        match rd.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        loop {
+            let frame = match codec.decode(&mut buf) {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) => {
+                    warn!(error = %e, "bad frame from the fusion node");
+                    return;
+                }
+            };
+            let Ok(msg) = v2::SapientMessage::decode(frame) else {
+                warn!("undecodable message from the fusion node");
+                continue;
+            };
+            match msg.content {
+                Some(Content::RegistrationAck(a)) => {
+                    inbox.acks.fetch_add(1, Ordering::Relaxed);
+                    let node = msg.destination_id.unwrap_or_default();
+                    let _ = acks.send((node, a.acceptance == Some(true), a.ack_response_reason));
+                }
+                Some(Content::Error(e)) => {
+                    inbox.errors.fetch_add(1, Ordering::Relaxed);
+                    let mut samples = inbox.samples.lock().await;
+                    if samples.len() < 10 {
+                        samples.push(e.error_message.join("; "));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use dronewatch_sapient::ids::is_strict_uuid_v4;
+
+    #[test]
+    fn node_ids_are_stable_uuids() {
+        let a = node_id_for("radar-1");
+        assert!(is_strict_uuid_v4(&a), "{a}");
+        assert_eq!(a, node_id_for("radar-1"));
+        assert_ne!(a, node_id_for("radar-2"));
+    }
+
+    #[test]
+    fn registrations_and_reports_pass_the_validator() {
+        for kind in [
+            SensorKind::Radar,
+            SensorKind::RfDf,
+            SensorKind::Acoustic,
+            SensorKind::RemoteId,
+            SensorKind::Agent,
+            SensorKind::Eo,
+            SensorKind::Adsb,
+            SensorKind::Other,
+        ] {
+            let msg = envelope(
+                &node_id_for("s"),
+                TimeNs(0),
+                Content::Registration(registration_for("s", kind, 5.0)),
+            );
+            assert_eq!(dronewatch_sapient::validate(&msg), Ok(()), "{kind:?}");
+        }
+        let status = envelope(
+            &node_id_for("s"),
+            TimeNs(0),
+            Content::StatusReport(status_for(Some(Lla::new(51.0, -1.0, 3.0)), false)),
+        );
+        assert_eq!(dronewatch_sapient::validate(&status), Ok(()));
+    }
+}
