@@ -2,6 +2,7 @@
 
 mod decode;
 mod replay;
+mod sapient_sensor;
 mod warnings;
 
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ enum Command {
     /// Decode recorded sensor data and print one JSON object per message.
     #[command(subcommand)]
     Decode(decode::DecodeCommand),
+    /// Act as SAPIENT sensor nodes: register with a fusion node and send a scenario's
+    /// detections (for testing an integration end to end).
+    SapientSensor(sapient_sensor::SapientSensorArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => replay::run(&args),
         Command::Decode(cmd) => decode::run(&cmd),
+        Command::SapientSensor(args) => sapient_sensor::run_cmd(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

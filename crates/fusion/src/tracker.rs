@@ -412,25 +412,25 @@ impl Tracker {
     fn process_position(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, p: Pending) {
         let meas = p.meas;
         // The serial is a strong key: the report goes to the track that carries it.
-        if let Some(&ti) = p.serial.as_ref().and_then(|s| self.serials.get(s)) {
-            if !self.tracks[ti].deleted {
-                let track = &self.tracks[ti];
-                let pred = track.imm.predict(&self.cfg.imm, t_s - track.t_s);
-                let consistent = pred.score(&meas).is_some_and(|(d2, _)| d2 < 100.0);
-                if consistent {
-                    self.update_track(ti, t_s, &meas, sensor, Some(pred));
-                } else {
-                    // The broadcast says the track went astray: restart its state there.
-                    if let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) {
-                        let track = &mut self.tracks[ti];
-                        track.imm = initiate::state_at(pos, cov, &self.cfg);
-                        track.t_s = t_s;
-                        (track.x, track.p) = track.imm.combined();
-                        track.note_sensor(sensor, meas.sensor_kind, t_s);
-                    }
+        if let Some(&ti) = p.serial.as_ref().and_then(|s| self.serials.get(s))
+            && !self.tracks[ti].deleted
+        {
+            let track = &self.tracks[ti];
+            let pred = track.imm.predict(&self.cfg.imm, t_s - track.t_s);
+            let consistent = pred.score(&meas).is_some_and(|(d2, _)| d2 < 100.0);
+            if consistent {
+                self.update_track(ti, t_s, &meas, sensor, Some(pred));
+            } else {
+                // The broadcast says the track went astray: restart its state there.
+                if let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) {
+                    let track = &mut self.tracks[ti];
+                    track.imm = initiate::state_at(pos, cov, &self.cfg);
+                    track.t_s = t_s;
+                    (track.x, track.p) = track.imm.combined();
+                    track.note_sensor(sensor, meas.sensor_kind, t_s);
                 }
-                return;
             }
+            return;
         }
         // Unknown serial (or none): the best gated track that has no serial yet.
         let mut best: Option<(f64, usize)> = None;

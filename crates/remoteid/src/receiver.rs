@@ -409,14 +409,14 @@ impl Receiver {
         if let Message::BasicId(b) = message {
             if !b.uas_id.is_clean() && b.id_type <= 2 {
                 flags.push(bad_text("uas_id", &b.uas_id));
-            } else if source.link_crc_ok != Some(false) {
-                if let Some(new_key) = uas_key(b) {
-                    if key_rank(&new_key) < key_rank(&key) {
-                        key = self.rekey(&key, new_key, source.transmitter, t);
-                    }
-                    if let Some(f) = self.duplicate_check(&key, source.transmitter, t) {
-                        flags.push(f);
-                    }
+            } else if source.link_crc_ok != Some(false)
+                && let Some(new_key) = uas_key(b)
+            {
+                if key_rank(&new_key) < key_rank(&key) {
+                    key = self.rekey(&key, new_key, source.transmitter, t);
+                }
+                if let Some(f) = self.duplicate_check(&key, source.transmitter, t) {
+                    flags.push(f);
                 }
             }
         }
@@ -732,13 +732,13 @@ fn fix_time(t_rx_ns: i64, ts_after_hour_s: f64) -> i64 {
 }
 
 fn check_alt(config: &ReceiverConfig, field: &'static str, v: Option<f64>, flags: &mut Vec<Flag>) {
-    if let Some(a) = v {
-        if a < config.min_altitude_m || a > config.max_altitude_m {
-            flags.push(Flag::AltitudeOutOfRange {
-                field,
-                altitude_m: a,
-            });
-        }
+    if let Some(a) = v
+        && (a < config.min_altitude_m || a > config.max_altitude_m)
+    {
+        flags.push(Flag::AltitudeOutOfRange {
+            field,
+            altitude_m: a,
+        });
     }
 }
 
@@ -803,15 +803,15 @@ fn location(
     }
     // Consistency with the reference fix; a rejected fix can re-anchor when the next
     // one agrees with it (a real jump, or a reference that was itself wrong).
-    if let Some(prev) = state.position {
-        if let Some(f) = implied_speed(config, &prev, &fix) {
-            match state.pending {
-                Some(p) if implied_speed(config, &p, &fix).is_none() => {}
-                _ => {
-                    flags.push(f);
-                    state.pending = Some(fix);
-                    return;
-                }
+    if let Some(prev) = state.position
+        && let Some(f) = implied_speed(config, &prev, &fix)
+    {
+        match state.pending {
+            Some(p) if implied_speed(config, &p, &fix).is_none() => {}
+            _ => {
+                flags.push(f);
+                state.pending = Some(fix);
+                return;
             }
         }
     }

@@ -446,9 +446,8 @@ proptest! {
             &[0x4d, 0x3c, 0xb2, 0xa1],
             &[0x0a, 0x0d, 0x0d, 0x0a],
         ];
-        if let Some(m) = magics.get(magic) {
-            if bytes.len() >= 4 { bytes[..4].copy_from_slice(m); }
-        }
+        if let Some(m) = magics.get(magic)
+            && bytes.len() >= 4 { bytes[..4].copy_from_slice(m); }
         if let Ok(r) = CaptureReader::from_bytes(bytes.clone()) {
             for item in r.take(1000) { let _ = item; }
         }

@@ -312,10 +312,10 @@ impl Session {
         codec: &FrameCodec,
         dst: &mut BytesMut,
     ) -> Result<(), FrameError> {
-        if self.version == Some(IcdVersion::V1_0) {
-            if let Ok(v1msg) = downgrade(reply) {
-                return codec.encode(&v1msg, dst);
-            }
+        if self.version == Some(IcdVersion::V1_0)
+            && let Ok(v1msg) = downgrade(reply)
+        {
+            return codec.encode(&v1msg, dst);
         }
         codec.encode(reply, dst)
     }
@@ -404,13 +404,13 @@ impl Session {
         }
         let msg = v2::SapientMessage::decode(payload)
             .map_err(|e| format!("not a BSI Flex 335 v2.0 SapientMessage: {e}"))?;
-        if self.version.is_none() {
-            if let Some(Content::Registration(r)) = &msg.content {
-                let claims_v1 = r.icd_version.as_deref().and_then(IcdVersion::from_label)
-                    == Some(IcdVersion::V1_0);
-                if claims_v1 {
-                    return as_v1(payload);
-                }
+        if self.version.is_none()
+            && let Some(Content::Registration(r)) = &msg.content
+        {
+            let claims_v1 =
+                r.icd_version.as_deref().and_then(IcdVersion::from_label) == Some(IcdVersion::V1_0);
+            if claims_v1 {
+                return as_v1(payload);
             }
         }
         let violations = validate(&msg).err().unwrap_or_default();

@@ -346,13 +346,13 @@ fn is_class_label(s: &str) -> bool {
 impl WireIdentity {
     fn check(self) -> Result<IdentityHints, Rejection> {
         let base = "/identity";
-        if let Some(s) = &self.remote_id_serial {
-            if !printable(s, 1, 64) {
-                return Err(reject(
-                    "/identity/remote_id_serial",
-                    "must be 1 to 64 printable ASCII characters",
-                ));
-            }
+        if let Some(s) = &self.remote_id_serial
+            && !printable(s, 1, 64)
+        {
+            return Err(reject(
+                "/identity/remote_id_serial",
+                "must be 1 to 64 printable ASCII characters",
+            ));
         }
         let operator_position = self
             .operator_position
@@ -654,10 +654,10 @@ fn remoteid_flat(
     received: Received,
     options: &Options,
 ) -> Result<Observation, Rejection> {
-    if let Some(tt) = value.get("track_type") {
-        if tt != "drone" {
-            return Err(reject("/track_type", format!("{tt} is not \"drone\"")));
-        }
+    if let Some(tt) = value.get("track_type")
+        && tt != "drone"
+    {
+        return Err(reject("/track_type", format!("{tt} is not \"drone\"")));
     }
     let w: WireFlat = de_obj(value, "")?;
     let lat = in_range(w.lat, -90.0, 90.0, "/lat")?;
@@ -682,10 +682,10 @@ fn remoteid_flat(
         Some(t) => t,
         None => flat_time(w.observed_at, "/observed_at")?.unwrap_or(received.at),
     };
-    if let Some(s) = &w.id {
-        if !printable(s, 0, 64) {
-            return Err(reject("/id", "must be up to 64 printable ASCII characters"));
-        }
+    if let Some(s) = &w.id
+        && !printable(s, 0, 64)
+    {
+        return Err(reject("/id", "must be up to 64 printable ASCII characters"));
     }
     let pilot_lat = w
         .pilot_lat

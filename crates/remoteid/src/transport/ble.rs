@@ -28,19 +28,20 @@ pub fn find_service_data(ad: &[u8]) -> Result<Option<(u8, &[u8])>, TransportErro
             break;
         }
         let body = f.slice("data", off + 1, len)?;
-        if let [AD_TYPE_SERVICE_DATA_16, u0, u1, app, rest @ ..] = body {
-            if u16::from_le_bytes([*u0, *u1]) == ODID_SERVICE_UUID && *app == ODID_APP_CODE {
-                let Some((&counter, payload)) = rest.split_first() else {
-                    return Err(TransportError::Truncated {
-                        layer: "BLE Remote ID service data",
-                        field: "message counter",
-                        offset: off + 5,
-                        need: 1,
-                        have: 0,
-                    });
-                };
-                return Ok(Some((counter, trim_payload(payload))));
-            }
+        if let [AD_TYPE_SERVICE_DATA_16, u0, u1, app, rest @ ..] = body
+            && u16::from_le_bytes([*u0, *u1]) == ODID_SERVICE_UUID
+            && *app == ODID_APP_CODE
+        {
+            let Some((&counter, payload)) = rest.split_first() else {
+                return Err(TransportError::Truncated {
+                    layer: "BLE Remote ID service data",
+                    field: "message counter",
+                    offset: off + 5,
+                    need: 1,
+                    have: 0,
+                });
+            };
+            return Ok(Some((counter, trim_payload(payload))));
         }
         off += 1 + len;
     }

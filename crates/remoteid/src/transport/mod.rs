@@ -193,15 +193,14 @@ impl<'a> Frame<'a> {
 /// when its header is valid and the bytes are there; anything else is returned whole so
 /// the decoder can say what is wrong with it.
 pub(crate) fn trim_payload(data: &[u8]) -> &[u8] {
-    if let Some(&[b0, size, count]) = data.first_chunk::<PACK_HEADER_SIZE>() {
-        if b0 >> 4 == 0xF
-            && usize::from(size) == MESSAGE_SIZE
-            && usize::from(count) <= PACK_MAX_MESSAGES
-        {
-            let len = PACK_HEADER_SIZE + usize::from(count) * MESSAGE_SIZE;
-            if let Some(p) = data.get(..len) {
-                return p;
-            }
+    if let Some(&[b0, size, count]) = data.first_chunk::<PACK_HEADER_SIZE>()
+        && b0 >> 4 == 0xF
+        && usize::from(size) == MESSAGE_SIZE
+        && usize::from(count) <= PACK_MAX_MESSAGES
+    {
+        let len = PACK_HEADER_SIZE + usize::from(count) * MESSAGE_SIZE;
+        if let Some(p) = data.get(..len) {
+            return p;
         }
     }
     data

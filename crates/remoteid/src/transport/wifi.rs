@@ -83,21 +83,21 @@ pub fn find_vendor_element(elements: &[u8]) -> Result<Option<(u8, &[u8])>, Trans
         let id = f.u8("element id", off)?;
         let len = usize::from(f.u8("element length", off + 1)?);
         let body = f.slice("element body", off + 2, len)?;
-        if id == ELEMENT_VENDOR_SPECIFIC {
-            if let [o0, o1, o2, ODID_OUI_TYPE, rest @ ..] = body {
-                let oui = [*o0, *o1, *o2];
-                if oui == ASD_STAN_OUI || oui == PARROT_OUI {
-                    let Some((&counter, payload)) = rest.split_first() else {
-                        return Err(TransportError::Truncated {
-                            layer: "Wi-Fi beacon Remote ID element",
-                            field: "message counter",
-                            offset: off + 6,
-                            need: 1,
-                            have: 0,
-                        });
-                    };
-                    return Ok(Some((counter, trim_payload(payload))));
-                }
+        if id == ELEMENT_VENDOR_SPECIFIC
+            && let [o0, o1, o2, ODID_OUI_TYPE, rest @ ..] = body
+        {
+            let oui = [*o0, *o1, *o2];
+            if oui == ASD_STAN_OUI || oui == PARROT_OUI {
+                let Some((&counter, payload)) = rest.split_first() else {
+                    return Err(TransportError::Truncated {
+                        layer: "Wi-Fi beacon Remote ID element",
+                        field: "message counter",
+                        offset: off + 6,
+                        need: 1,
+                        have: 0,
+                    });
+                };
+                return Ok(Some((counter, trim_payload(payload))));
             }
         }
         off += 2 + len;
