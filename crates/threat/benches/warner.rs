@@ -60,29 +60,46 @@ fn scene(frame: &EnuFrame, t: TimeNs) -> (Vec<Track>, Vec<AgentFix>) {
     (tracks, agents)
 }
 
+/// Scenes made beforehand (the benches time the threat code, not the scene), replayed in a
+/// loop with times shifted so that the picture always moves forward.
+struct Scenes {
+    scenes: Vec<(TimeNs, Vec<Track>, Vec<AgentFix>)>,
+    k: usize,
+}
+
+impl Scenes {
+    fn new(frame: &EnuFrame) -> Self {
+        let scenes = (1..=30)
+            .map(|k| {
+                let t = TimeNs(k * TimeNs::NS_PER_S);
+                let (tracks, agents) = scene(frame, t);
+                (t, tracks, agents)
+            })
+            .collect();
+        Self { scenes, k: 0 }
+    }
+
+    /// The next second: feeds its agent fixes to the warner, returns its time and tracks.
+    fn next(&mut self, warner: &mut Warner) -> (TimeNs, &[Track]) {
+        let n = self.scenes.len();
+        let (t, tracks, agents) = &self.scenes[self.k % n];
+        self.k += 1;
+        let t = TimeNs(t.0 + (self.k / n) as i64 * n as i64 * TimeNs::NS_PER_S);
+        for a in agents {
+            warner.observe_agent(&AgentFix { t, ..a.clone() });
+        }
+        (t, tracks)
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let reference = Lla::new(31.33, -109.95, 1200.0);
     let frame = EnuFrame::new(reference);
     let mut warner = Warner::new(WarnerConfig::default(), reference, AllowList::default());
-    // Scenes are made beforehand: the bench times the warner, not the scene.
-    let scenes: Vec<(TimeNs, Vec<Track>, Vec<AgentFix>)> = (1..=30)
-        .map(|k| {
-            let t = TimeNs(k * TimeNs::NS_PER_S);
-            let (tracks, agents) = scene(&frame, t);
-            (t, tracks, agents)
-        })
-        .collect();
-    let mut k = 0usize;
+    let mut scenes = Scenes::new(&frame);
     c.bench_function("assess_500_tracks_200_agents", |b| {
         b.iter(|| {
-            let (t, tracks, agents) = &scenes[k % scenes.len()];
-            k += 1;
-            // Times repeat after 30 scenes: shift them so the warner always moves forward.
-            let lap = (k / scenes.len()) as i64 * 30 * TimeNs::NS_PER_S;
-            let t = TimeNs(t.0 + lap);
-            for a in agents {
-                warner.observe_agent(&AgentFix { t, ..a.clone() });
-            }
+            let (t, tracks) = scenes.next(&mut warner);
             warner.assess(t, tracks)
         })
     });
@@ -137,23 +154,10 @@ fn bench_picture(c: &mut Criterion) {
         AllowList::default(),
     );
     let mut book = AlertBook::new(AlertConfig::default());
-    let scenes: Vec<(TimeNs, Vec<Track>, Vec<AgentFix>)> = (1..=30)
-        .map(|k| {
-            let t = TimeNs(k * TimeNs::NS_PER_S);
-            let (tracks, agents) = scene(&frame, t);
-            (t, tracks, agents)
-        })
-        .collect();
-    let mut k = 0usize;
+    let mut scenes = Scenes::new(&frame);
     c.bench_function("picture_500_tracks_200_agents_1000_zone_vertices", |b| {
         b.iter(|| {
-            let (t, tracks, agents) = &scenes[k % scenes.len()];
-            k += 1;
-            let lap = (k / scenes.len()) as i64 * 30 * TimeNs::NS_PER_S;
-            let t = TimeNs(t.0 + lap);
-            for a in agents {
-                warner.observe_agent(&AgentFix { t, ..a.clone() });
-            }
+            let (t, tracks) = scenes.next(&mut warner);
             let warnings = warner.assess(t, tracks);
             let assessments = assessor.assess(t, tracks, &warner.agent_levels());
             let changes = book.update(t, tracks, &assessments);
