@@ -36,7 +36,8 @@ pub struct TrackState {
     /// Updates by sensors that measure range or position (radar, Remote ID).
     pub position_hits: u32,
     pub updates: u64,
-    pub serial: Option<String>,
+    /// The target's own broadcast identity (Remote ID serial or ICAO address), once known.
+    pub serial: Option<BroadcastId>,
     /// Sensors that updated the track, sorted and unique.
     pub sensors: Vec<SensorId>,
     pub deleted: bool,
@@ -110,4 +111,14 @@ impl TrackState {
     pub fn sigma_h_m(&self) -> f64 {
         (self.p[(0, 0)] + self.p[(1, 1)]).sqrt()
     }
+}
+
+/// What a cooperative target broadcasts as its identity: a strong association key (a report
+/// carrying one goes to the track that carries it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BroadcastId {
+    /// A drone's Remote ID serial.
+    RemoteId(String),
+    /// A manned aircraft's ICAO 24-bit address (ADS-B).
+    Icao(u32),
 }

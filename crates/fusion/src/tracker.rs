@@ -18,7 +18,7 @@ use crate::initiate::{self, PooledBearing};
 use crate::linalg::{Mat6, Vec3, Vec6};
 use crate::measurement::{Meas, MeasError, MeasKind, wrap_pi};
 use crate::sensors::{SensorParams, SensorTable};
-use crate::track::{Origin, TrackState};
+use crate::track::{BroadcastId, Origin, TrackState};
 
 /// The cheap pre-gate lets through up to this many times the gate's squared distance: the
 /// full IMM may explain a measurement better than the combined estimate does.
@@ -58,7 +58,7 @@ pub struct TrackerStats {
 #[derive(Debug, Clone)]
 struct Pending {
     meas: Meas,
-    serial: Option<String>,
+    serial: Option<BroadcastId>,
 }
 
 /// The fusion tracker. Feed it observations with [`Tracker::ingest`], move time forward
@@ -73,7 +73,7 @@ pub struct Tracker {
     sensor_index: BTreeMap<SensorId, usize>,
     sensor_ids: Vec<SensorId>,
     tracks: Vec<TrackState>,
-    serials: BTreeMap<String, usize>,
+    serials: BTreeMap<BroadcastId, usize>,
     next_track_id: u64,
     pending: BTreeMap<(TimeNs, SensorId, u64), Pending>,
     arrivals: u64,
@@ -146,7 +146,11 @@ impl Tracker {
         }
         self.latest_arrival = Some(self.latest_arrival.map_or(obs.t, |l| l.max(obs.t)));
         self.arrivals += 1;
-        let serial = obs.identity.remote_id_serial;
+        let serial = match (obs.identity.remote_id_serial, obs.identity.icao_address) {
+            (Some(s), _) => Some(BroadcastId::RemoteId(s)),
+            (None, Some(icao)) => Some(BroadcastId::Icao(icao)),
+            (None, None) => None,
+        };
         self.pending.insert(
             (obs.t, obs.sensor_id, self.arrivals),
             Pending { meas, serial },
@@ -739,9 +743,16 @@ impl Tracker {
                     vel_enu_mps: [x[3], x[4], x[5]],
                     cov_enu_m2: cov,
                     sensors: tr.sensors.clone(),
-                    identity: TrackIdentity {
-                        remote_id_serial: tr.serial.clone(),
-                        ..TrackIdentity::default()
+                    identity: match &tr.serial {
+                        Some(BroadcastId::RemoteId(s)) => TrackIdentity {
+                            remote_id_serial: Some(s.clone()),
+                            ..TrackIdentity::default()
+                        },
+                        Some(BroadcastId::Icao(icao)) => TrackIdentity {
+                            icao_address: Some(*icao),
+                            ..TrackIdentity::default()
+                        },
+                        None => TrackIdentity::default(),
                     },
                     last_update: self.epoch.plus_secs(tr.last_update_s),
                     updates: tr.updates,

@@ -392,6 +392,60 @@ fn remote_id_serials_keep_two_crossing_drones_apart() {
 }
 
 #[test]
+fn adsb_reports_make_a_manned_aircraft_track_keyed_by_its_icao_address() {
+    // An airliner at 1,500 m, 70 m/s, reporting once a second, beside a Remote ID drone.
+    let frame = EnuFrame::new(ORIGIN);
+    let mut scene = Scene::new(7);
+    for k in 0..=30 {
+        let t_s = f64::from(k);
+        let plane = [-2000.0 + 70.0 * t_s, 500.0, 1500.0];
+        let m = Measurement::Position {
+            position: frame.to_lla(&plane),
+            sigma_horizontal_m: 10.0,
+            sigma_vertical_m: 30.0,
+        };
+        let ids = IdentityHints {
+            icao_address: Some(0x3c6586),
+            ..Default::default()
+        };
+        scene.push_with(t_s, "adsb-1", SensorKind::Adsb, [0.0, 0.0, 5.0], m, ids);
+        let drone = [300.0, -200.0 + 10.0 * t_s, 80.0];
+        let m = Measurement::Position {
+            position: frame.to_lla(&drone),
+            sigma_horizontal_m: 8.0,
+            sigma_vertical_m: 8.0,
+        };
+        let ids = IdentityHints {
+            remote_id_serial: Some("1596F000CCC".into()),
+            ..Default::default()
+        };
+        scene.push_with(
+            t_s + 0.5,
+            "rid-1",
+            SensorKind::RemoteId,
+            [0.0, 0.0, 5.0],
+            m,
+            ids,
+        );
+    }
+    scene.observations.sort_by_key(|o| (o.t, o.id));
+    let reports = run(TrackerConfig::default(), &[], &scene.observations, 30);
+    let (_, tracks) = &reports[30];
+    assert_eq!(tracks.len(), 2, "{tracks:?}");
+    let plane = tracks
+        .iter()
+        .find(|t| t.identity.icao_address.is_some())
+        .expect("plane");
+    assert_eq!(plane.identity.icao_address, Some(0x3c6586));
+    assert_eq!(plane.identity.remote_id_serial, None);
+    let drone = tracks
+        .iter()
+        .find(|t| t.identity.remote_id_serial.is_some())
+        .expect("drone");
+    assert_eq!(drone.identity.icao_address, None);
+}
+
+#[test]
 fn a_sighting_updates_the_track_it_describes() {
     let mut scene = radar_scene(3, 0);
     // An agent 400 m south-west of target 0 at t = 30.5 reports it.
