@@ -432,16 +432,17 @@ fn adsb_reports_make_a_manned_aircraft_track_keyed_by_its_icao_address() {
     let reports = run(TrackerConfig::default(), &[], &scene.observations, 30);
     let (_, tracks) = &reports[30];
     assert_eq!(tracks.len(), 2, "{tracks:?}");
-    let plane = tracks
-        .iter()
-        .find(|t| t.identity.icao_address.is_some())
-        .expect("plane");
+    let Some(plane) = tracks.iter().find(|t| t.identity.icao_address.is_some()) else {
+        panic!("no aircraft track: {tracks:?}")
+    };
     assert_eq!(plane.identity.icao_address, Some(0x3c6586));
     assert_eq!(plane.identity.remote_id_serial, None);
-    let drone = tracks
+    let Some(drone) = tracks
         .iter()
         .find(|t| t.identity.remote_id_serial.is_some())
-        .expect("drone");
+    else {
+        panic!("no drone track: {tracks:?}")
+    };
     assert_eq!(drone.identity.icao_address, None);
 }
 
