@@ -23,9 +23,7 @@ fn recording() -> Option<Vec<(TimeNs, RawFrame)>> {
             .map(|l| {
                 let (t, h) = l.split_once(',').unwrap();
                 let b = hex::decode(h.trim()).unwrap();
-                let mut f = RawFrame::new(&b[9..]).unwrap();
-                f.mlat_ticks = Some(b[2..8].iter().fold(0u64, |a, x| (a << 8) | u64::from(*x)));
-                f.signal = Some(b[8]);
+                let f = RawFrame::from_unescaped_beast(&b).unwrap();
                 (TimeNs::from_secs_f64(t.parse().unwrap()), f)
             })
             .collect(),

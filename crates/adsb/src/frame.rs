@@ -69,6 +69,24 @@ pub struct RawFrame {
 }
 
 impl RawFrame {
+    /// A frame from one whole *unescaped* Beast record (`1a <type> <6 B counter> <signal>
+    /// <payload>`), as recordings such as `long_flight.csv` store them; `None` unless the
+    /// marker, the type and the payload length agree.
+    pub fn from_unescaped_beast(record: &[u8]) -> Option<Self> {
+        let (&[0x1a, beast_type], rest) = record.split_first_chunk::<2>()? else {
+            return None;
+        };
+        let (counter, rest) = rest.split_first_chunk::<6>()?;
+        let (&signal, payload) = rest.split_first()?;
+        let mut frame = Self::new(payload)?;
+        if frame.kind.beast_type() != beast_type {
+            return None;
+        }
+        frame.mlat_ticks = Some(counter.iter().fold(0u64, |a, x| (a << 8) | u64::from(*x)));
+        frame.signal = Some(signal);
+        Some(frame)
+    }
+
     /// A frame from its payload; `None` unless the payload is 2, 7 or 14 bytes long.
     pub fn new(payload: &[u8]) -> Option<Self> {
         let kind = FrameKind::from_len_bytes(payload.len())?;
@@ -116,6 +134,26 @@ impl RawFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unescaped_beast_record_reads_by_its_fixed_layout() {
+        let mut rec = vec![0x1a, b'2', 0, 0, 0, 0, 1, 2, 0x80];
+        rec.extend_from_slice(&[0x5d, 0x3c, 0x65, 0x86, 0x1a, 0x2b, 0x3c]);
+        let Some(f) = RawFrame::from_unescaped_beast(&rec) else {
+            panic!("a well-formed record was refused")
+        };
+        assert_eq!(f.mlat_ticks, Some(0x0102));
+        assert_eq!(f.signal, Some(0x80));
+        assert_eq!(f.payload(), &rec[9..]);
+        // Wrong marker, a type that disagrees with the length, or a short record: refused.
+        let mut bad = rec.clone();
+        bad[0] = 0x1b;
+        assert!(RawFrame::from_unescaped_beast(&bad).is_none());
+        bad = rec.clone();
+        bad[1] = b'3';
+        assert!(RawFrame::from_unescaped_beast(&bad).is_none());
+        assert!(RawFrame::from_unescaped_beast(&rec[..8]).is_none());
+    }
 
     #[test]
     fn payload_lengths_follow_the_kind() {

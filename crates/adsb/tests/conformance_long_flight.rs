@@ -28,10 +28,8 @@ fn load_csv() -> Option<Vec<(TimeNs, RawFrame)>> {
                 let (t, h) = l.split_once(',').unwrap();
                 let b = hex::decode(h.trim()).unwrap();
                 assert_eq!(b[0], 0x1a);
-                let mut f = RawFrame::new(&b[9..]).unwrap();
+                let f = RawFrame::from_unescaped_beast(&b).unwrap();
                 assert_eq!(f.kind().beast_type(), b[1]);
-                f.mlat_ticks = Some(b[2..8].iter().fold(0u64, |a, x| (a << 8) | u64::from(*x)));
-                f.signal = Some(b[8]);
                 (TimeNs::from_secs_f64(t.parse().unwrap()), f)
             })
             .collect(),

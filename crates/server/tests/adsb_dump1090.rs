@@ -70,9 +70,7 @@ fn load_recording() -> Option<Vec<(TimeNs, RawFrame)>> {
                     .step_by(2)
                     .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
                     .collect();
-                let mut f = RawFrame::new(&b[9..]).unwrap();
-                f.mlat_ticks = Some(b[2..8].iter().fold(0u64, |a, x| (a << 8) | u64::from(*x)));
-                f.signal = Some(b[8]);
+                let f = RawFrame::from_unescaped_beast(&b).unwrap();
                 (TimeNs::from_secs_f64(t.parse().unwrap()), f)
             })
             .collect(),
