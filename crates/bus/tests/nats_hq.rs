@@ -1,1 +1,214 @@
-//! placeholder
+//! HQ's side against the real NATS JetStream server: one subscription over several
+//! sectors' streams while their relays publish, resuming a durable, and `"*"` picking up
+//! sectors that appear later (on a private server, so other streams do not join in).
+//!
+//! Without the server (or the `nats-server` binary) each test says SKIPPED and passes,
+//! except under CI (env `CI` set), where that is a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use common::*;
+use dronewatch_bus::{Bus, BusConfig, MessageId};
+
+fn cfg(url: &str) -> BusConfig {
+    BusConfig {
+        url: Some(url.to_owned()),
+        max_age_s: 3_600,
+        duplicate_window_s: 600,
+    }
+}
+
+/// Every (sector, kind) in order, and exactly the ids the outboxes hold.
+fn check_picture(got: &[Got], outboxes: &[(String, std::sync::Arc<TestOutbox>)]) {
+    let mut by_feed: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    for g in got {
+        let id = MessageId::parse(&g.id).unwrap();
+        assert_eq!(id.sector, g.sector);
+        by_feed
+            .entry((g.sector.clone(), g.kind.clone()))
+            .or_default()
+            .push(id.seq);
+    }
+    for ((sector, kind), seqs) in &by_feed {
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "{sector}/{kind} out of order"
+        );
+    }
+    let got_ids: HashSet<&str> = got.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(got_ids.len(), got.len(), "no id twice");
+    let want: HashSet<String> = outboxes.iter().flat_map(|(_, o)| o.ids()).collect();
+    assert_eq!(got_ids.len(), want.len());
+    assert!(want.iter().all(|id| got_ids.contains(id.as_str())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hq_sees_three_sectors_in_one_subscription_and_resumes_its_durable() {
+    let Some(url) = shared_nats("hq_three_sectors").await else {
+        return;
+    };
+    let sectors: Vec<String> = ["tucson", "yuma", "laredo"]
+        .iter()
+        .map(|s| unique(s))
+        .collect();
+    let _cleanup = Cleanup::new(&url, &sectors);
+    let kinds = strings(&KINDS);
+
+    // HQ subscribes first and reads nothing while the sectors publish (a slow consumer:
+    // the relays must not wait for it).
+    let hq = Bus::connect(&cfg(&url)).await.unwrap();
+    let mut sub = hq.subscribe(&sectors, &kinds, "hq").await.unwrap();
+
+    const PER_SECTOR: u64 = 3_000;
+    let mut outboxes = Vec::new();
+    let mut relays = Vec::new();
+    let t = Instant::now();
+    for s in &sectors {
+        // Each sector node has its own connection.
+        let bus = Bus::connect(&cfg(&url)).await.unwrap();
+        let o = TestOutbox::new();
+        let r = start(o.clone(), &bus);
+        feed(
+            o.clone(),
+            r.wake.clone(),
+            s.clone(),
+            PER_SECTOR,
+            300,
+            Duration::from_millis(5),
+        );
+        outboxes.push((s.clone(), o));
+        relays.push((r, bus));
+    }
+    for (_, o) in &outboxes {
+        let o = o.clone();
+        wait_until(
+            "every sector committed",
+            Duration::from_secs(30),
+            move || o.committed_now() == PER_SECTOR,
+        )
+        .await;
+    }
+    eprintln!(
+        "three relays published {} in {:?}",
+        3 * PER_SECTOR,
+        t.elapsed()
+    );
+
+    let t = Instant::now();
+    let total = 3 * PER_SECTOR as usize;
+    let (got, _) = collect(
+        &mut sub,
+        total,
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+    )
+    .await;
+    eprintln!(
+        "HQ read {total} from 3 sectors x 3 kinds in {:?}",
+        t.elapsed()
+    );
+    check_picture(&got, &outboxes);
+    drop(sub);
+
+    // More arrives while HQ is away; the same durable resumes with only the new ones.
+    for ((s, o), (r, _)) in outboxes.iter().zip(&relays) {
+        feed(
+            o.clone(),
+            r.wake.clone(),
+            s.clone(),
+            100,
+            100,
+            Duration::from_millis(1),
+        )
+        .await
+        .unwrap();
+    }
+    for (_, o) in &outboxes {
+        let o = o.clone();
+        wait_until(
+            "the new ones committed",
+            Duration::from_secs(10),
+            move || o.committed_now() == PER_SECTOR + 100,
+        )
+        .await;
+    }
+    let mut sub = hq.subscribe(&sectors, &kinds, "hq").await.unwrap();
+    let (again, _) = collect(
+        &mut sub,
+        300,
+        Duration::from_secs(15),
+        Duration::from_millis(500),
+    )
+    .await;
+    assert!(
+        again
+            .iter()
+            .all(|g| MessageId::parse(&g.id).unwrap().seq > PER_SECTOR),
+        "only what came after the acked ones"
+    );
+    drop(sub);
+    hq.delete_durable(&sectors, &kinds, "hq").await.unwrap();
+    for (r, _) in relays {
+        r.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sector_subscription_picks_up_sectors_as_they_appear() {
+    let Some(server) = OwnServer::start("every_sector").await else {
+        return;
+    };
+    let url = server.url();
+    let hq = Bus::connect(&cfg(&url)).await.unwrap();
+    // No stream exists yet.
+    let mut sub = hq.subscribe(&strings(&["*"]), &[], "hq-all").await.unwrap();
+
+    let mut outboxes = Vec::new();
+    let mut relays = Vec::new();
+    for name in ["first", "second", "later"] {
+        if name == "later" {
+            // HQ already reads the first two when a third sector comes up.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let sector = unique(name);
+        let bus = Bus::connect(&cfg(&url)).await.unwrap();
+        let o = TestOutbox::new();
+        let r = start(o.clone(), &bus);
+        feed(
+            o.clone(),
+            r.wake.clone(),
+            sector.clone(),
+            1_000,
+            250,
+            Duration::from_millis(5),
+        );
+        outboxes.push((sector, o));
+        relays.push(r);
+    }
+    let t = Instant::now();
+    let (got, _) = collect(
+        &mut sub,
+        3_000,
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+    )
+    .await;
+    eprintln!("\"*\" read 3000 from 3 sectors in {:?}", t.elapsed());
+    check_picture(&got, &outboxes);
+    // One consumer per sector takes every kind: each sector in its own order entirely.
+    for (sector, o) in &outboxes {
+        let mine: Vec<String> = got
+            .iter()
+            .filter(|g| &g.sector == sector)
+            .map(|g| g.id.clone())
+            .collect();
+        assert_eq!(mine, o.ids());
+    }
+    for r in relays {
+        r.stop().await;
+    }
+}
