@@ -99,6 +99,9 @@ impl NatsBus {
 
         let (up_tx, up_rx) = watch::channel(false);
         let up_tx = Arc::new(up_tx);
+        // Set by the first connection attempt's outcome, either way.
+        let (tried_tx, mut tried_rx) = watch::channel(false);
+        let tried_tx = Arc::new(tried_tx);
         let log_url = shown.clone();
         let options = ConnectOptions::new()
             .name("dronewatch")
@@ -112,7 +115,7 @@ impl NatsBus {
                 Duration::from_millis(ms).min(RECONNECT_CAP)
             })
             .event_callback(move |event| {
-                let up_tx = up_tx.clone();
+                let (up_tx, tried_tx) = (up_tx.clone(), tried_tx.clone());
                 let url = log_url.clone();
                 async move {
                     match event {
@@ -124,14 +127,24 @@ impl NatsBus {
                             tracing::warn!(%url, "bus: disconnected from NATS");
                             up_tx.send_replace(false);
                         }
+                        Event::ClientError(e) => {
+                            tracing::debug!(%url, error = %e, "bus: NATS client error");
+                        }
                         other => tracing::debug!(%url, event = %other, "bus: NATS client event"),
                     }
+                    tried_tx.send_replace(true);
                 }
             });
         let client = options.connect(addrs).await.map_err(|e| BusError::Url {
             url: shown.clone(),
             reason: e.to_string(),
         })?;
+        // Give the first attempt its chance, so that a bus used right after `connect` is
+        // up when the server is; an unreachable one is reported within CONNECT_TIMEOUT.
+        let _ = tokio::time::timeout(CONNECT_TIMEOUT, tried_rx.wait_for(|t| *t)).await;
+        if client.connection_state() != async_nats::connection::State::Connected {
+            tracing::warn!(url = %shown, "bus: NATS not reachable yet; retrying in the background");
+        }
         let js = jetstream::context::ContextBuilder::new()
             .timeout(REQUEST_TIMEOUT)
             .ack_timeout(REQUEST_TIMEOUT)
@@ -232,15 +245,16 @@ impl NatsBus {
                     .await
                 {
                     Ok(_) => {}
+                    // Already gone (or never made) is what we wanted.
+                    Err(e)
+                        if matches!(e.kind(), stream::ConsumerErrorKind::JetStream(j)
+                        if j.error_code() == ErrorCode::CONSUMER_NOT_FOUND
+                            || j.error_code() == ErrorCode::STREAM_NOT_FOUND) => {}
                     Err(e) => {
-                        let text = e.to_string();
-                        // Already gone (or never made) is what we wanted.
-                        if !(text.contains("not found") || text.contains("10014")) {
-                            return Err(BusError::Unavailable(format!(
-                                "deleting consumer {} on {stream}: {text}",
-                                target.consumer
-                            )));
-                        }
+                        return Err(self.shared.unavailable(format_args!(
+                            "deleting consumer {} on {stream}: {e}",
+                            target.consumer
+                        )));
                     }
                 }
             }

@@ -60,7 +60,7 @@ async fn through_proxy_outages_nothing_is_lost_or_duplicated() {
         return;
     };
     let sector = unique("proxy");
-    let _cleanup = Cleanup::new(&url, &[sector.clone()]);
+    let _cleanup = Cleanup::new(&url, std::slice::from_ref(&sector));
     const N: u64 = 16_000;
 
     // Down at the start: connecting works, publishing fails fast.
@@ -231,7 +231,7 @@ async fn a_relay_restarted_after_publishing_and_before_committing_stores_nothing
         return;
     };
     let sector = unique("restart");
-    let _cleanup = Cleanup::new(&url, &[sector.clone()]);
+    let _cleanup = Cleanup::new(&url, std::slice::from_ref(&sector));
     let bus = Bus::connect(&cfg(&url)).await.unwrap();
     let outbox = TestOutbox::new();
     for seq in 1..=5_000 {
