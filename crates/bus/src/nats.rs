@@ -293,6 +293,10 @@ impl Shared {
         if lock(&self.ensured).contains(sector) {
             return Ok(());
         }
+        if !self.is_connected() {
+            // Not a request that waits out its timeout on a link known to be down.
+            return Err(self.unavailable("not connected"));
+        }
         let want = self.stream_config(sector)?;
         let name = want.name.clone();
         let have = match self.js.get_stream(&name).await {
@@ -355,6 +359,9 @@ impl Shared {
 
     /// The sectors that have a stream now.
     async fn sector_streams(&self) -> Result<Vec<String>, BusError> {
+        if !self.is_connected() {
+            return Err(self.unavailable("not connected"));
+        }
         let list = async {
             let mut names = self.js.stream_names();
             let mut out = Vec::new();
@@ -613,7 +620,7 @@ async fn consume(
                         return;
                     }
                 }
-                if sleep_or_cancel(&mut backoff, &cancel).await {
+                if sleep_or_cancel(&mut backoff, &shared, &cancel).await {
                     return;
                 }
                 continue;
@@ -649,19 +656,31 @@ async fn consume(
                 None => break,
             }
         }
-        if sleep_or_cancel(&mut backoff, &cancel).await {
+        if sleep_or_cancel(&mut backoff, &shared, &cancel).await {
             return;
         }
     }
 }
 
-/// Sleeps the backoff and doubles it; `true` when cancelled.
-async fn sleep_or_cancel(backoff: &mut Duration, cancel: &CancellationToken) -> bool {
+/// Sleeps the backoff and doubles it, or less when the link comes back; `true` when
+/// cancelled.
+async fn sleep_or_cancel(
+    backoff: &mut Duration,
+    shared: &Shared,
+    cancel: &CancellationToken,
+) -> bool {
     let d = *backoff;
     *backoff = (*backoff * 2).min(TASK_BACKOFF_CAP);
+    let mut link = shared.connected.clone();
+    let back = async {
+        if *link.borrow_and_update() || link.wait_for(|up| *up).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
     tokio::select! {
         _ = cancel.cancelled() => true,
         _ = tokio::time::sleep(d) => false,
+        _ = back => false,
     }
 }
 

@@ -3,7 +3,8 @@
 //! sectors that appear later (on a private server, so other streams do not join in).
 //!
 //! Without the server (or the `nats-server` binary) each test says SKIPPED and passes,
-//! except under CI (env `CI` set), where that is a failure.
+//! except under CI (env `CI` set), where that is a failure. `DRONEWATCH_TEST_NATS`
+//! (`host:port`) and `DRONEWATCH_NATS_SERVER` (a path) point them elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -211,4 +212,87 @@ async fn every_sector_subscription_picks_up_sectors_as_they_appear() {
     for r in relays {
         r.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hq_cut_off_from_the_bus_picks_up_where_it_was_when_the_link_returns() {
+    let Some(url) = shared_nats("hq_cut_off").await else {
+        return;
+    };
+    let sector = unique("hqcut");
+    let _cleanup = Cleanup::new(&url, std::slice::from_ref(&sector));
+    // The sector publishes straight to the server; HQ goes through a proxy that is cut.
+    let bus = Bus::connect(&cfg(&url)).await.unwrap();
+    let outbox = TestOutbox::new();
+    let relay = start(outbox.clone(), &bus);
+    let proxy = Proxy::start(&shared_addr()).await;
+    let hq = Bus::connect(&cfg(&proxy.url())).await.unwrap();
+    let mut sub = hq
+        .subscribe(std::slice::from_ref(&sector), &[], "hq")
+        .await
+        .unwrap();
+    let mut seen = dronewatch_bus::SeenIds::new(10_000);
+
+    feed(
+        outbox.clone(),
+        relay.wake.clone(),
+        sector.clone(),
+        1_000,
+        250,
+        Duration::from_millis(5),
+    );
+    let (before, _) = collect(
+        &mut sub,
+        1_000,
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+    )
+    .await;
+    assert!(before.iter().all(|g| seen.first_time(&g.id)));
+
+    proxy.cut();
+    feed(
+        outbox.clone(),
+        relay.wake.clone(),
+        sector.clone(),
+        1_000,
+        250,
+        Duration::from_millis(5),
+    )
+    .await
+    .unwrap();
+    wait_until(
+        "published while HQ is away",
+        Duration::from_secs(10),
+        || outbox.committed_now() == 2_000,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let t = Instant::now();
+    proxy.restore().await;
+    // Every new id arrives; a redelivery (if any) is recognised by its id.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+    let mut new = 0;
+    let mut redelivered = 0;
+    while new < 1_000 {
+        match tokio::time::timeout_at(deadline, sub.next()).await {
+            Err(_) => panic!("{new} of 1000 after the link came back"),
+            Ok(None) => panic!("subscription ended"),
+            Ok(Some(Err(e))) => eprintln!("transient: {e}"),
+            Ok(Some(Ok(d))) => {
+                if seen.first_time(&d.id) {
+                    new += 1;
+                } else {
+                    redelivered += 1;
+                }
+                d.ack().await.unwrap();
+            }
+        }
+    }
+    eprintln!(
+        "HQ got the 1000 published while it was cut off {:?} after the link returned \
+         ({redelivered} redeliveries dropped)",
+        t.elapsed()
+    );
+    relay.stop().await;
 }

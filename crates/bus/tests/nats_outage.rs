@@ -5,7 +5,8 @@
 //! and the stream holds each message once. Also the restart between publish and commit.
 //!
 //! Without the shared server (or the `nats-server` binary) each test says SKIPPED and
-//! passes, except under CI (env `CI` set), where that is a failure.
+//! passes, except under CI (env `CI` set), where that is a failure. `DRONEWATCH_TEST_NATS`
+//! (`host:port`) and `DRONEWATCH_NATS_SERVER` (a path) point them elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -64,7 +65,7 @@ async fn through_proxy_outages_nothing_is_lost_or_duplicated() {
     const N: u64 = 16_000;
 
     // Down at the start: connecting works, publishing fails fast.
-    let proxy = Proxy::down(SHARED);
+    let proxy = Proxy::down(&shared_addr());
     let t = Instant::now();
     let bus = Bus::connect(&cfg(&proxy.url())).await.unwrap();
     assert!(

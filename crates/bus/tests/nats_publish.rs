@@ -4,6 +4,7 @@
 //! such and passed over by the relay.
 //!
 //! Without the server each test says SKIPPED and passes, except under CI (env `CI` set).
+//! `DRONEWATCH_TEST_NATS` (`host:port`) points them at another server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

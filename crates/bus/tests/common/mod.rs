@@ -287,20 +287,25 @@ mod nats {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
-    pub const SHARED: &str = "127.0.0.1:4222";
+    /// The shared server: 127.0.0.1:4222, or `DRONEWATCH_TEST_NATS` (`host:port`).
+    pub fn shared_addr() -> String {
+        std::env::var("DRONEWATCH_TEST_NATS").unwrap_or_else(|_| "127.0.0.1:4222".into())
+    }
 
-    /// `nats://127.0.0.1:4222` when a JetStream server answers there; else SKIPPED (or a
+    /// `nats://<shared_addr>` when a JetStream server answers there; else SKIPPED (or a
     /// failure under CI) and `None`.
     pub async fn shared_nats(test: &str) -> Option<String> {
-        let url = format!("nats://{SHARED}");
-        let up = StdStream::connect_timeout(&SHARED.parse().unwrap(), Duration::from_secs(2))
-            .is_ok()
-            && jetstream_answers(&url).await;
+        let addr = shared_addr();
+        let url = format!("nats://{addr}");
+        let up = match addr.parse::<SocketAddr>() {
+            Ok(a) => StdStream::connect_timeout(&a, Duration::from_secs(2)).is_ok(),
+            Err(_) => false,
+        } && jetstream_answers(&url).await;
         if up {
             Some(url)
         } else {
             skip(&format!(
-                "no NATS JetStream server at {SHARED} ({test}); start `nats-server -js -a \
+                "no NATS JetStream server at {addr} ({test}); start `nats-server -js -a \
                  127.0.0.1 -p 4222` to run this test"
             ));
             None
@@ -513,14 +518,19 @@ mod nats {
         store: tempfile::TempDir,
     }
 
-    fn binary() -> Option<&'static str> {
-        [
-            "nats-server",
-            "/usr/sbin/nats-server",
-            "/usr/bin/nats-server",
-        ]
-        .into_iter()
-        .find(|b| {
+    /// `nats-server` on the PATH or in /usr/sbin, or `DRONEWATCH_NATS_SERVER`.
+    fn binary() -> Option<String> {
+        let candidates = match std::env::var("DRONEWATCH_NATS_SERVER") {
+            Ok(b) => vec![b],
+            Err(_) => [
+                "nats-server",
+                "/usr/sbin/nats-server",
+                "/usr/bin/nats-server",
+            ]
+            .map(String::from)
+            .to_vec(),
+        };
+        candidates.into_iter().find(|b| {
             Command::new(b)
                 .arg("--version")
                 .stdout(Stdio::null())
