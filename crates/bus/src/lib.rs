@@ -236,9 +236,10 @@ impl Bus {
     /// once per duplicate window) and, after the first of the batch, the id of the message
     /// before it in the same sector as `Nats-Expected-Last-Msg-Id`: a message whose
     /// predecessor did not reach the stream is refused instead of stored out of order, and
-    /// the batch fails. Fails with [`BusError::Unavailable`] at once while disconnected and
-    /// within a few seconds when the connection breaks mid-batch; then publish the same
-    /// messages again (what was stored is de-duplicated).
+    /// the batch fails. Fails with [`BusError::Unavailable`] at once while disconnected or
+    /// when the connection drops mid-batch, and after 5 s without an ack; then publish the
+    /// same messages again (what was stored is de-duplicated). In-process a batch is all or
+    /// nothing.
     pub async fn publish_batch(&self, msgs: &[BusMessage]) -> Result<(), BusError> {
         let result = match &*self.inner {
             Backend::Memory(m) => m.publish_batch(msgs),
