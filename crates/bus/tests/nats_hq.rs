@@ -56,7 +56,7 @@ async fn hq_sees_three_sectors_in_one_subscription_and_resumes_its_durable() {
         .iter()
         .map(|s| unique(s))
         .collect();
-    let _cleanup = Cleanup::new(&url, &sectors);
+    let _cleanup = cleanup(&url, &sectors);
     let kinds = strings(&KINDS);
 
     // HQ subscribes first and reads nothing while the sectors publish (a slow consumer:
@@ -220,7 +220,7 @@ async fn hq_cut_off_from_the_bus_picks_up_where_it_was_when_the_link_returns() {
         return;
     };
     let sector = unique("hqcut");
-    let _cleanup = Cleanup::new(&url, std::slice::from_ref(&sector));
+    let _cleanup = cleanup(&url, std::slice::from_ref(&sector));
     // The sector publishes straight to the server; HQ goes through a proxy that is cut.
     let bus = Bus::connect(&cfg(&url)).await.unwrap();
     let outbox = TestOutbox::new();

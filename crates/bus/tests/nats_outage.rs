@@ -30,7 +30,7 @@ fn cfg(url: &str) -> BusConfig {
 async fn check_stream(url: &str, sector: &str, outbox: &TestOutbox) {
     let n = outbox.len();
     assert_eq!(
-        stream_messages(url, sector).await,
+        sector_messages(url, sector).await,
         n,
         "the stream holds each message once"
     );
@@ -61,7 +61,7 @@ async fn through_proxy_outages_nothing_is_lost_or_duplicated() {
         return;
     };
     let sector = unique("proxy");
-    let _cleanup = Cleanup::new(&url, std::slice::from_ref(&sector));
+    let _cleanup = cleanup(&url, std::slice::from_ref(&sector));
     const N: u64 = 16_000;
 
     // Down at the start: connecting works, publishing fails fast.
@@ -232,7 +232,7 @@ async fn a_relay_restarted_after_publishing_and_before_committing_stores_nothing
         return;
     };
     let sector = unique("restart");
-    let _cleanup = Cleanup::new(&url, std::slice::from_ref(&sector));
+    let _cleanup = cleanup(&url, std::slice::from_ref(&sector));
     let bus = Bus::connect(&cfg(&url)).await.unwrap();
     let outbox = TestOutbox::new();
     for seq in 1..=5_000 {
@@ -245,7 +245,7 @@ async fn a_relay_restarted_after_publishing_and_before_committing_stores_nothing
     })
     .await;
     relay.stop().await; // the process "dies" with its first batch on the bus, not committed
-    let on_bus = stream_messages(&url, &sector).await;
+    let on_bus = sector_messages(&url, &sector).await;
     assert!(on_bus >= 1, "the first batch reached the stream");
     assert_eq!(outbox.committed_now(), 0);
 

@@ -51,7 +51,7 @@ async fn an_existing_stream_is_used_as_it_is_and_created_streams_follow_the_conf
         return;
     };
     let (theirs, ours) = (unique("theirs"), unique("ours"));
-    let _cleanup = Cleanup::new(&url, &[theirs.clone(), ours.clone()]);
+    let _cleanup = cleanup(&url, &[theirs.clone(), ours.clone()]);
     let js = js(&url).await;
     js.create_stream(async_nats::jetstream::stream::Config {
         name: stream_name(&theirs).unwrap(),
@@ -88,7 +88,7 @@ async fn a_batch_sent_again_after_another_publisher_wrote_goes_through_in_order(
         return;
     };
     let sector = unique("shared");
-    let _cleanup = Cleanup::new(&url, std::slice::from_ref(&sector));
+    let _cleanup = cleanup(&url, std::slice::from_ref(&sector));
     let bus = Bus::connect(&cfg(&url)).await.unwrap();
     let other = Bus::connect(&cfg(&url)).await.unwrap();
     let m: Vec<BusMessage> = (1..=4).map(|i| message(&sector, "log", i)).collect();
@@ -122,7 +122,7 @@ async fn a_message_too_large_for_the_server_is_refused_and_passed_over() {
         return;
     };
     let sector = unique("large");
-    let _cleanup = Cleanup::new(&url, std::slice::from_ref(&sector));
+    let _cleanup = cleanup(&url, std::slice::from_ref(&sector));
     let bus = Bus::connect(&cfg(&url)).await.unwrap();
     let mut big = message(&sector, "log", 2);
     big.payload = Bytes::from(vec![b'x'; 2 * 1024 * 1024]); // the default max_payload is 1 MiB

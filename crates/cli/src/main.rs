@@ -1,8 +1,10 @@
 //! `dronewatch`: the command-line entry point.
 
 mod decode;
+mod loadgen;
 mod replay;
 mod sapient_sensor;
+mod serve;
 mod warnings;
 
 use std::path::PathBuf;
@@ -31,6 +33,48 @@ enum Command {
     /// Act as SAPIENT sensor nodes: register with a fusion node and send a scenario's
     /// detections (for testing an integration end to end).
     SapientSensor(sapient_sensor::SapientSensorArgs),
+    /// Run a node: sources, fusion, threat, the API and live stream, the event log.
+    Serve(serve::ServeArgs),
+    /// Check the event log's hash chains.
+    Verify(serve::VerifyArgs),
+    /// Load a running node: a synthetic sky over SAPIENT and many WebSocket clients; prints
+    /// throughput, latency and memory figures as JSON.
+    Loadgen(LoadgenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadgenArgs {
+    /// The node's HTTP address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: std::net::SocketAddr,
+    /// The node's SAPIENT listener.
+    #[arg(long, default_value = "127.0.0.1:5020")]
+    pub sapient: std::net::SocketAddr,
+    #[arg(long, default_value = "admin")]
+    pub user: String,
+    /// The user's password (default: DRONEWATCH_ADMIN_PASSWORD).
+    #[arg(long)]
+    pub password: Option<String>,
+    #[arg(long, default_value_t = 500)]
+    pub drones: usize,
+    #[arg(long, default_value_t = 10)]
+    pub radars: usize,
+    /// Seconds between a radar's scans.
+    #[arg(long, default_value_t = 0.25)]
+    pub radar_period_s: f64,
+    #[arg(long, default_value_t = 600.0)]
+    pub duration_s: f64,
+    #[arg(long, default_value_t = 60.0)]
+    pub warmup_s: f64,
+    /// WebSocket clients taking every update (latency is measured on them).
+    #[arg(long, default_value_t = 10)]
+    pub ws_realtime: usize,
+    /// WebSocket clients at 1 Hz.
+    #[arg(long, default_value_t = 990)]
+    pub ws_1hz: usize,
+    /// Also write the report here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -74,6 +118,9 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(&args),
         Command::Decode(cmd) => decode::run(&cmd),
         Command::SapientSensor(args) => sapient_sensor::run_cmd(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Verify(args) => serve::verify(&args),
+        Command::Loadgen(args) => loadgen::run_cmd(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -375,6 +375,7 @@ fn envelope(node_id: &str, t: TimeNs, content: Content) -> v2::SapientMessage {
     }
 }
 
+#[derive(Debug)]
 struct NodeState {
     node_id: String,
     last_position: Option<Lla>,
@@ -401,75 +402,13 @@ pub async fn run(cfg: SensorClientConfig) -> Result<ClientStats, SensorClientErr
     // Open now so a missing file fails before we connect.
     let reader = DetectionReader::open(&detections_path, epoch)?;
 
-    let stream =
-        TcpStream::connect(cfg.server)
-            .await
-            .map_err(|source| SensorClientError::Connect {
-                addr: cfg.server,
-                source,
-            })?;
-    let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
-    let inbox = Arc::new(Inbox::default());
-    // Unbounded but bounded in practice: one entry per registration we send.
-    let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
-    let reader_task = tokio::spawn(read_replies(rd, Arc::clone(&inbox), ack_tx));
-
-    let codec = FrameCodec::default();
-    let mut stats = ClientStats::default();
-    let mut out = BytesMut::with_capacity(256 * 1024);
-    let mut nodes: HashMap<String, NodeState> = HashMap::new();
-    let first_t = epoch;
-
-    // Register every listed sensor and wait for all the acknowledgements.
-    let mut names: HashMap<String, String> = HashMap::new();
-    for sensor in &scenario.sensors {
-        let id = sensor.id.as_str();
-        let node_id = node_id_for(id);
-        let reg = registration_for(id, sensor.kind, cfg.status_interval_s);
-        let _ = codec.encode(
-            &envelope(&node_id, first_t, Content::Registration(reg)),
-            &mut out,
-        );
-        names.insert(node_id.clone(), id.to_owned());
-        nodes.insert(
-            id.to_owned(),
-            NodeState {
-                node_id,
-                last_position: None,
-                last_status: None,
-            },
-        );
-    }
-    send(&mut wr, &mut out, &mut stats).await?;
-    let mut pending = names.len();
-    let deadline = tokio::time::Instant::now() + cfg.ack_timeout;
-    while pending > 0 {
-        match tokio::time::timeout_at(deadline, ack_rx.recv()).await {
-            Ok(Some((node, true, _))) => {
-                if names.contains_key(&node) {
-                    pending -= 1;
-                    stats.nodes_registered += 1;
-                }
-            }
-            Ok(Some((node, false, reasons))) => {
-                let name = names.get(&node).cloned().unwrap_or_default();
-                return Err(SensorClientError::RegistrationRejected {
-                    node,
-                    name,
-                    reasons,
-                });
-            }
-            Ok(None) => return Err(SensorClientError::Closed),
-            Err(_) => {
-                return Err(SensorClientError::AckTimeout {
-                    missing: pending,
-                    timeout: cfg.ack_timeout,
-                });
-            }
-        }
-    }
-    info!(nodes = stats.nodes_registered, "SAPIENT nodes registered");
+    let mut link = SapientLink::connect(cfg.server, cfg.status_interval_s).await?;
+    let sensors: Vec<(String, SensorKind)> = scenario
+        .sensors
+        .iter()
+        .map(|s| (s.id.0.clone(), s.kind))
+        .collect();
+    link.register(&sensors, epoch, cfg.ack_timeout).await?;
 
     // Parse on a blocking thread; the bounded channel paces it to the socket.
     let (obs_tx, mut obs_rx) = mpsc::channel::<Result<Observation, String>>(4096);
@@ -490,14 +429,13 @@ pub async fn run(cfg: SensorClientConfig) -> Result<ClientStats, SensorClientErr
         }
     });
 
-    let heartbeat_ns = (cfg.status_interval_s.max(0.001) * 1e9) as i64;
     let wall_start = tokio::time::Instant::now();
     let mut t0: Option<TimeNs> = None;
     while let Some(item) = obs_rx.recv().await {
         let obs = match item {
             Ok(o) => o,
             Err(e) => {
-                stats.lines_skipped += 1;
+                link.stats.lines_skipped += 1;
                 warn!(error = %e, "detections.jsonl line skipped");
                 continue;
             }
@@ -507,90 +445,196 @@ pub async fn run(cfg: SensorClientConfig) -> Result<ClientStats, SensorClientErr
             let due_s = obs.t.secs_since(start) / speed.max(1e-6);
             let due = wall_start + Duration::from_secs_f64(due_s.max(0.0));
             if due > tokio::time::Instant::now() {
-                send(&mut wr, &mut out, &mut stats).await?;
+                link.flush().await?;
                 tokio::time::sleep_until(due).await;
             }
         }
-        let sensor = obs.sensor_id.as_str();
-        if !nodes.contains_key(sensor) {
-            // Agents and other sensors not in sensors.json register on first use; the
-            // connection keeps order, so the fusion node sees the registration first.
-            let node_id = node_id_for(sensor);
-            let reg = registration_for(sensor, obs.sensor_kind, cfg.status_interval_s);
-            let _ = codec.encode(
-                &envelope(&node_id, obs.t, Content::Registration(reg)),
-                &mut out,
-            );
-            stats.nodes_registered += 1;
-            nodes.insert(
-                sensor.to_owned(),
-                NodeState {
-                    node_id,
-                    last_position: None,
-                    last_status: None,
-                },
-            );
+        link.push(&obs).await?;
+    }
+    let _ = parser.await;
+    let mut stats = link.finish(epoch).await?;
+    stats.elapsed_s = started.elapsed().as_secs_f64();
+    info!(?stats, "sapient-sensor finished");
+    Ok(stats)
+}
+
+/// One TCP connection to a SAPIENT fusion node carrying any number of simulated nodes:
+/// registration, status heartbeats and detections, encoded into a buffer and written in
+/// large writes. Used by `sapient-sensor` and the load generator.
+#[derive(Debug)]
+pub struct SapientLink {
+    wr: OwnedWriteHalf,
+    out: BytesMut,
+    codec: FrameCodec,
+    nodes: HashMap<String, NodeState>,
+    inbox: Arc<Inbox>,
+    reader_task: tokio::task::JoinHandle<()>,
+    ack_rx: mpsc::UnboundedReceiver<(String, bool, Vec<String>)>,
+    heartbeat_ns: i64,
+    status_interval_s: f64,
+    /// What was sent and received so far.
+    pub stats: ClientStats,
+}
+
+impl SapientLink {
+    pub async fn connect(server: SocketAddr, status_interval_s: f64) -> Result<Self, SensorClientError> {
+        let stream = TcpStream::connect(server)
+            .await
+            .map_err(|source| SensorClientError::Connect { addr: server, source })?;
+        let _ = stream.set_nodelay(true);
+        let (rd, wr) = stream.into_split();
+        let inbox = Arc::new(Inbox::default());
+        // Unbounded but bounded in practice: one entry per registration we send.
+        let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+        let reader_task = tokio::spawn(read_replies(rd, Arc::clone(&inbox), ack_tx));
+        Ok(Self {
+            wr,
+            out: BytesMut::with_capacity(256 * 1024),
+            codec: FrameCodec::default(),
+            nodes: HashMap::new(),
+            inbox,
+            reader_task,
+            ack_rx,
+            heartbeat_ns: (status_interval_s.max(0.001) * 1e9) as i64,
+            status_interval_s,
+            stats: ClientStats::default(),
+        })
+    }
+
+    fn add_node(&mut self, sensor: &str, kind: SensorKind, t: TimeNs) -> String {
+        let node_id = node_id_for(sensor);
+        let reg = registration_for(sensor, kind, self.status_interval_s);
+        let _ = self.codec.encode(
+            &envelope(&node_id, t, Content::Registration(reg)),
+            &mut self.out,
+        );
+        self.nodes.insert(
+            sensor.to_owned(),
+            NodeState {
+                node_id: node_id.clone(),
+                last_position: None,
+                last_status: None,
+            },
+        );
+        node_id
+    }
+
+    /// Registers one node per sensor and waits for every acknowledgement.
+    pub async fn register(
+        &mut self,
+        sensors: &[(String, SensorKind)],
+        t: TimeNs,
+        ack_timeout: Duration,
+    ) -> Result<(), SensorClientError> {
+        let mut names: HashMap<String, String> = HashMap::new();
+        for (id, kind) in sensors {
+            let node_id = self.add_node(id, *kind, t);
+            names.insert(node_id, id.clone());
         }
-        let Some(node) = nodes.get_mut(sensor) else {
-            continue;
+        self.flush().await?;
+        let mut pending = names.len();
+        let deadline = tokio::time::Instant::now() + ack_timeout;
+        while pending > 0 {
+            match tokio::time::timeout_at(deadline, self.ack_rx.recv()).await {
+                Ok(Some((node, true, _))) => {
+                    if names.contains_key(&node) {
+                        pending -= 1;
+                        self.stats.nodes_registered += 1;
+                    }
+                }
+                Ok(Some((node, false, reasons))) => {
+                    let name = names.get(&node).cloned().unwrap_or_default();
+                    return Err(SensorClientError::RegistrationRejected { node, name, reasons });
+                }
+                Ok(None) => return Err(SensorClientError::Closed),
+                Err(_) => {
+                    return Err(SensorClientError::AckTimeout {
+                        missing: pending,
+                        timeout: ack_timeout,
+                    });
+                }
+            }
+        }
+        info!(nodes = self.stats.nodes_registered, "SAPIENT nodes registered");
+        Ok(())
+    }
+
+    /// Queues one observation as its node's DetectionReport, with the node's status first
+    /// when it moved or a heartbeat is due; writes when the buffer is large.
+    pub async fn push(&mut self, obs: &Observation) -> Result<(), SensorClientError> {
+        let sensor = obs.sensor_id.as_str();
+        if !self.nodes.contains_key(sensor) {
+            // Sensors not registered up front (agents) register on first use; the
+            // connection keeps order, so the fusion node sees the registration first.
+            self.add_node(sensor, obs.sensor_kind, obs.t);
+            self.stats.nodes_registered += 1;
+        }
+        let Some(node) = self.nodes.get_mut(sensor) else {
+            return Ok(());
         };
         let moved = obs.sensor_position.is_some() && obs.sensor_position != node.last_position;
         let due = node
             .last_status
-            .is_none_or(|t| obs.t.0.saturating_sub(t.0) >= heartbeat_ns);
+            .is_none_or(|t| obs.t.0.saturating_sub(t.0) >= self.heartbeat_ns);
         if moved || due {
             if obs.sensor_position.is_some() {
                 node.last_position = obs.sensor_position;
             }
             let status = status_for(node.last_position, false);
-            let _ = codec.encode(
+            let _ = self.codec.encode(
                 &envelope(&node.node_id, obs.t, Content::StatusReport(status)),
-                &mut out,
+                &mut self.out,
             );
             node.last_status = Some(obs.t);
-            stats.status_reports_sent += 1;
+            self.stats.status_reports_sent += 1;
         }
-        let det = detection_for(&obs);
-        let _ = codec.encode(
+        let det = detection_for(obs);
+        let _ = self.codec.encode(
             &envelope(&node.node_id, obs.t, Content::DetectionReport(det)),
-            &mut out,
+            &mut self.out,
         );
-        stats.detections_sent += 1;
-        if out.len() >= 64 * 1024 {
-            send(&mut wr, &mut out, &mut stats).await?;
+        self.stats.detections_sent += 1;
+        if self.out.len() >= 64 * 1024 {
+            self.flush().await?;
         }
+        Ok(())
     }
-    let _ = parser.await;
 
-    let end_t = TimeNs(
-        nodes
-            .values()
-            .filter_map(|n| n.last_status)
-            .map(|t| t.0)
-            .max()
-            .unwrap_or(epoch.0),
-    );
-    let mut all: Vec<&NodeState> = nodes.values().collect();
-    all.sort_by(|a, b| a.node_id.cmp(&b.node_id));
-    for node in all {
-        let bye = status_for(node.last_position, true);
-        let _ = codec.encode(
-            &envelope(&node.node_id, end_t, Content::StatusReport(bye)),
-            &mut out,
+    /// Writes what is queued.
+    pub async fn flush(&mut self) -> Result<(), SensorClientError> {
+        send(&mut self.wr, &mut self.out, &mut self.stats).await
+    }
+
+    /// Says goodbye for every node, closes our side, collects the last replies.
+    pub async fn finish(mut self, fallback_t: TimeNs) -> Result<ClientStats, SensorClientError> {
+        let end_t = TimeNs(
+            self.nodes
+                .values()
+                .filter_map(|n| n.last_status)
+                .map(|t| t.0)
+                .max()
+                .unwrap_or(fallback_t.0),
         );
-        stats.status_reports_sent += 1;
+        let mut all: Vec<&NodeState> = self.nodes.values().collect();
+        all.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        for node in all {
+            let bye = status_for(node.last_position, true);
+            let _ = self.codec.encode(
+                &envelope(&node.node_id, end_t, Content::StatusReport(bye)),
+                &mut self.out,
+            );
+            self.stats.status_reports_sent += 1;
+        }
+        self.flush().await?;
+        self.wr.shutdown().await?;
+        // The fusion node closes after our end of stream; collect its last replies meanwhile.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.reader_task).await;
+        let mut stats = self.stats;
+        stats.registration_acks = self.inbox.acks.load(Ordering::Relaxed);
+        stats.errors_received = self.inbox.errors.load(Ordering::Relaxed);
+        stats.error_samples = self.inbox.samples.lock().await.clone();
+        Ok(stats)
     }
-    send(&mut wr, &mut out, &mut stats).await?;
-    wr.shutdown().await?;
-    // The fusion node closes after our end of stream; collect its last replies meanwhile.
-    let _ = tokio::time::timeout(Duration::from_secs(5), reader_task).await;
-
-    stats.registration_acks = inbox.acks.load(Ordering::Relaxed);
-    stats.errors_received = inbox.errors.load(Ordering::Relaxed);
-    stats.error_samples = inbox.samples.lock().await.clone();
-    stats.elapsed_s = started.elapsed().as_secs_f64();
-    info!(?stats, "sapient-sensor finished");
-    Ok(stats)
 }
 
 async fn send(

@@ -3,9 +3,11 @@
 //! For now this crate holds the benchmark scenario file formats (see
 //! `shared/bench/FORMAT.md`): reading `sensors.json` into a [`Scenario`], streaming
 //! `detections.jsonl` into [`Observation`](dronewatch_model::Observation)s with
-//! [`DetectionReader`], and writing `tracks.jsonl` with [`TrackWriter`]. The scenario
-//! simulator will live here too.
+//! [`DetectionReader`], and writing `tracks.jsonl` with [`TrackWriter`]; and [`load`], a
+//! synthetic sky for load tests. The scenario simulator will live here too.
 
+pub mod load;
+pub mod rng;
 pub mod scenario;
 
 pub use scenario::{

@@ -30,3 +30,6 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
 pub fn data(rel: &str) -> Option<PathBuf> {
     shared(&format!("data/{rel}"))
 }
+
+#[cfg(feature = "nats")]
+pub mod nats;

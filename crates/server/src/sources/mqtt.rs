@@ -44,6 +44,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::SourceEvent;
+use crate::pipeline::{Ingest, IngestError, Input};
 
 /// How many refused messages [`MqttStats::recent_rejections`] keeps.
 pub const RECENT_REJECTIONS: usize = 32;
@@ -163,6 +164,8 @@ pub struct MqttStats {
     pub subscriptions: AtomicU64,
     /// Connection errors (each followed by a reconnect attempt).
     pub connection_errors: AtomicU64,
+    /// Messages left unacknowledged because the event log refused them.
+    pub unacknowledged: AtomicU64,
     recent: Mutex<VecDeque<RejectedMessage>>,
 }
 
@@ -217,10 +220,41 @@ fn now() -> TimeNs {
 }
 
 /// Runs the source until `shutdown` is cancelled or the pipeline's receiver is dropped.
-/// Connection errors never end it; it reconnects.
+/// Connection errors never end it; it reconnects. A message is acknowledged once `tx` has
+/// taken it.
 pub async fn run(
     config: MqttConfig,
     tx: mpsc::Sender<SourceEvent>,
+    stats: Arc<MqttStats>,
+    shutdown: CancellationToken,
+) -> Result<(), MqttSourceError> {
+    run_with(config, Sink::Channel(tx), stats, shutdown).await
+}
+
+/// Like [`run`], but a message is acknowledged only once the node's event log holds it:
+/// a PUBACK then means "durable here", and a crash loses nothing acknowledged. Messages stay
+/// in flight while their write is pending, at most the broker's in-flight window of them.
+/// If the log refuses a write, the message is left unacknowledged: the broker redelivers
+/// it after the next reconnect.
+pub async fn run_journaled(
+    config: MqttConfig,
+    ingest: Ingest,
+    stats: Arc<MqttStats>,
+    shutdown: CancellationToken,
+) -> Result<(), MqttSourceError> {
+    run_with(config, Sink::Journal(ingest), stats, shutdown).await
+}
+
+/// Where accepted messages go.
+#[derive(Debug)]
+enum Sink {
+    Channel(mpsc::Sender<SourceEvent>),
+    Journal(Ingest),
+}
+
+async fn run_with(
+    config: MqttConfig,
+    sink: Sink,
     stats: Arc<MqttStats>,
     shutdown: CancellationToken,
 ) -> Result<(), MqttSourceError> {
@@ -241,7 +275,7 @@ pub async fn run(
     let stop = shutdown.child_token();
     tokio::join!(
         poll(eventloop, &client, &config, queue_tx, &stats, &stop),
-        process(queue_rx, &client, &parser, tx, &stats, &stop),
+        process(queue_rx, &client, &parser, sink, &stats, &stop),
     );
     Ok(())
 }
@@ -345,61 +379,128 @@ async fn poll(
     }
 }
 
-/// Parses each publish, sends the result to the pipeline, then acknowledges it.
+/// Parses each publish, hands the result to the sink, then acknowledges it: at once for a
+/// channel, after the log's answer for the journal (in arrival order, by a second task so
+/// that several writes are in flight).
 async fn process(
     mut queue: mpsc::Receiver<Publish>,
     client: &AsyncClient,
     parser: &SensorJson,
-    tx: mpsc::Sender<SourceEvent>,
+    sink: Sink,
     stats: &MqttStats,
     stop: &CancellationToken,
 ) {
-    let mut next_id: u64 = 1;
-    loop {
-        let publish = tokio::select! {
-            biased;
-            () = stop.cancelled() => break,
-            () = tx.closed() => {
-                tracing::info!("mqtt: pipeline closed, stopping");
-                break;
-            }
-            p = queue.recv() => match p { Some(p) => p, None => break },
-        };
-        MqttStats::inc(&stats.received);
-        let received = Received {
-            at: now(),
-            id: ObservationId(next_id),
-        };
-        next_id = next_id.wrapping_add(1);
-        match parser.parse(&publish.topic, &publish.payload, received) {
-            Ok(message) => {
-                let event = match message {
-                    SensorMessage::Observation(o) => SourceEvent::Observation(o),
-                    SensorMessage::Health(h) => SourceEvent::Health(h),
-                };
-                // Waiting here is the backpressure: no ack until the pipeline has it.
-                let sent = tokio::select! {
-                    biased;
-                    () = stop.cancelled() => break,
-                    sent = tx.send(event) => sent,
-                };
-                if sent.is_err() {
+    let (acks_tx, acks_rx) = mpsc::channel::<PendingAck>(1024);
+    let acker = ack_in_order(acks_rx, client, stats);
+    let reader = async {
+        let mut next_id: u64 = 1;
+        loop {
+            let closed = async {
+                match &sink {
+                    Sink::Channel(tx) => tx.closed().await,
+                    Sink::Journal(_) => std::future::pending().await,
+                }
+            };
+            let publish = tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                () = closed => {
                     tracing::info!("mqtt: pipeline closed, stopping");
                     break;
                 }
-                MqttStats::inc(&stats.accepted);
+                p = queue.recv() => match p { Some(p) => p, None => break },
+            };
+            MqttStats::inc(&stats.received);
+            let received = Received {
+                at: now(),
+                id: ObservationId(next_id),
+            };
+            next_id = next_id.wrapping_add(1);
+            let pending = match parser.parse(&publish.topic, &publish.payload, received) {
+                Ok(message) => {
+                    let event = match message {
+                        SensorMessage::Observation(o) => SourceEvent::Observation(o),
+                        SensorMessage::Health(h) => SourceEvent::Health(h),
+                    };
+                    // Waiting here is the backpressure: no ack until the pipeline has it.
+                    let handed = tokio::select! {
+                        biased;
+                        () = stop.cancelled() => break,
+                        h = hand_over(&sink, event) => h,
+                    };
+                    match handed {
+                        Some(durable) => {
+                            MqttStats::inc(&stats.accepted);
+                            PendingAck { publish, durable }
+                        }
+                        None => {
+                            tracing::info!("mqtt: pipeline closed, stopping");
+                            break;
+                        }
+                    }
+                }
+                Err(rejection) => {
+                    MessageRejected {
+                        topic: &publish.topic,
+                        rejection,
+                    }
+                    .emit(stats);
+                    // A bad message stays bad on redelivery: acknowledge it.
+                    PendingAck { publish, durable: None }
+                }
+            };
+            if acks_tx.send(pending).await.is_err() {
+                break;
             }
-            Err(rejection) => MessageRejected {
-                topic: &publish.topic,
-                rejection,
-            }
-            .emit(stats),
         }
-        if let Err(e) = client.ack(&publish).await {
+        drop(acks_tx);
+    };
+    tokio::join!(reader, acker);
+    stop.cancel();
+}
+
+/// A message waiting for its acknowledgement, and the log's answer when there is one.
+struct PendingAck {
+    publish: Publish,
+    durable: Option<tokio::sync::oneshot::Receiver<Result<dronewatch_store::Appended, IngestError>>>,
+}
+
+/// `None` when the pipeline is gone.
+async fn hand_over(
+    sink: &Sink,
+    event: SourceEvent,
+) -> Option<Option<tokio::sync::oneshot::Receiver<Result<dronewatch_store::Appended, IngestError>>>> {
+    match sink {
+        Sink::Channel(tx) => tx.send(event).await.ok().map(|()| None),
+        Sink::Journal(ingest) => ingest
+            .submit_pipelined(Input::Source(event))
+            .await
+            .ok()
+            .map(Some),
+    }
+}
+
+async fn ack_in_order(mut acks: mpsc::Receiver<PendingAck>, client: &AsyncClient, stats: &MqttStats) {
+    while let Some(p) = acks.recv().await {
+        if let Some(durable) = p.durable {
+            match durable.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    MqttStats::inc(&stats.unacknowledged);
+                    tracing::warn!(error = %e, topic = %p.publish.topic,
+                        "mqtt: not acknowledged (the broker will redeliver after a reconnect)");
+                    continue;
+                }
+                Err(_) => {
+                    MqttStats::inc(&stats.unacknowledged);
+                    continue;
+                }
+            }
+        }
+        if let Err(e) = client.ack(&p.publish).await {
             tracing::warn!(error = %e, "mqtt: could not queue the ack");
         }
     }
-    stop.cancel();
 }
 
 impl MqttStats {
@@ -413,6 +514,7 @@ impl MqttStats {
             connects: Self::get(&self.connects),
             subscriptions: Self::get(&self.subscriptions),
             connection_errors: Self::get(&self.connection_errors),
+            unacknowledged: Self::get(&self.unacknowledged),
         }
     }
 }
@@ -427,6 +529,7 @@ pub struct MqttStatsSnapshot {
     pub connects: u64,
     pub subscriptions: u64,
     pub connection_errors: u64,
+    pub unacknowledged: u64,
 }
 
 #[cfg(test)]

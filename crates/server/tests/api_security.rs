@@ -1,0 +1,361 @@
+//! The API's security against a running node: authentication everywhere, roles, lockout,
+//! device tokens, audit entries, size and rate limits, TLS, first-start admin.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::{ADMIN_PASSWORD, TestNode};
+
+#[tokio::test]
+async fn nothing_is_readable_without_a_token() {
+    let n = TestNode::start("").await;
+    for path in [
+        "/api/v1/me",
+        "/api/v1/tracks",
+        "/api/v1/tracks/1",
+        "/api/v1/alerts",
+        "/api/v1/alerts/1",
+        "/api/v1/sensors",
+        "/api/v1/agents",
+        "/api/v1/warnings",
+        "/api/v1/history/events",
+        "/api/v1/history/export",
+        "/api/v1/users",
+        "/api/v1/device-tokens",
+        "/api/v1/audit",
+        "/api/v1/stream",
+        "/metrics",
+        "/api/v1/sightings/00/photo",
+    ] {
+        let r = n.http.get(n.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 401, "GET {path}");
+        let r = n
+            .http
+            .get(n.url(path))
+            .bearer_auth("not-a-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "GET {path} with a bad token");
+    }
+    for path in [
+        "/api/v1/sightings",
+        "/api/v1/agents/me/position",
+        "/api/v1/alerts/1/acknowledge",
+        "/api/v1/warnings/w1/acknowledge",
+        "/api/v1/sensors/radar-1/detections",
+        "/api/v1/users",
+        "/api/v1/store/verify",
+        "/api/v1/auth/refresh",
+    ] {
+        let r = n.http.post(n.url(path)).json(&json!({})).send().await.unwrap();
+        assert_eq!(r.status(), 401, "POST {path}");
+    }
+    let r = n.http.get(n.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = n.http.get(n.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_and_every_login_is_audited() {
+    let n = TestNode::start("[auth]\nlockout_failures = 3\nlockout_s = 600\n").await;
+    let admin = n.admin().await;
+    let _ = n.user(&admin, "officer", "operator").await;
+    for _ in 0..3 {
+        assert_eq!(n.login("officer", "wrong password!").await.status(), 401);
+    }
+    // Locked: even the right password is refused, with the same answer.
+    let r = n.login("officer", "officer password 123").await;
+    assert_eq!(r.status(), 401);
+    let users = n.get_json(&admin, "/api/v1/users").await;
+    let officer = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "officer")
+        .unwrap();
+    assert!(officer["locked_until_unix_ns"].as_i64().is_some(), "{officer}");
+    let r = n
+        .http
+        .patch(n.url("/api/v1/users/officer"))
+        .bearer_auth(&admin)
+        .json(&json!({ "unlock": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(n.login("officer", "officer password 123").await.status(), 200);
+    // An unknown user gets the same answer as a wrong password.
+    assert_eq!(n.login("nobody", "whatever it is").await.status(), 401);
+
+    let audit = n.get_json(&admin, "/api/v1/audit?limit=100").await;
+    let outcomes: Vec<(String, String)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["body"]["action"] == "login")
+        .map(|e| {
+            (
+                e["body"]["actor"].as_str().unwrap().to_string(),
+                e["body"]["detail"]["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let count = |who: &str, what: &str| outcomes.iter().filter(|(a, o)| a == who && o == what).count();
+    assert_eq!(count("officer", "bad_password"), 3, "{outcomes:?}");
+    assert_eq!(count("officer", "locked"), 1, "{outcomes:?}");
+    assert_eq!(count("officer", "ok"), 2, "{outcomes:?}");
+    assert_eq!(count("nobody", "unknown_user"), 1, "{outcomes:?}");
+    assert!(
+        audit.as_array().unwrap().iter().any(|e| e["body"]["action"] == "user_update"),
+        "the unlock is audited"
+    );
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn roles_allow_what_they_should_and_nothing_more() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let agent = n.user(&admin, "garcia", "agent").await;
+    let analyst = n.user(&admin, "lee", "analyst").await;
+    let operator = n.user(&admin, "officer", "operator").await;
+
+    assert_eq!(n.get(&agent, "/api/v1/tracks").await.status(), 200);
+    assert_eq!(n.get(&agent, "/api/v1/history/events").await.status(), 403);
+    assert_eq!(n.get(&agent, "/api/v1/users").await.status(), 403);
+    assert_eq!(n.get(&agent, "/metrics").await.status(), 403);
+    assert_eq!(
+        n.post(&agent, "/api/v1/alerts/1/acknowledge", &json!({})).await.status(),
+        403
+    );
+    assert_eq!(n.get(&analyst, "/api/v1/history/events").await.status(), 200);
+    assert_eq!(n.get(&analyst, "/api/v1/history/export?format=csv").await.status(), 200);
+    assert_eq!(
+        n.post(&analyst, "/api/v1/users", &json!({"name": "x", "role": "admin", "password": "long enough pw"}))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(n.get(&operator, "/api/v1/history/export").await.status(), 403);
+    // An operator may act on alerts: alert 1 does not exist.
+    assert_eq!(
+        n.post(&operator, "/api/v1/alerts/1/acknowledge", &json!({})).await.status(),
+        404
+    );
+    assert_eq!(n.get(&admin, "/metrics").await.status(), 200);
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn a_device_token_works_until_it_is_revoked() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let _ = n.user(&admin, "garcia", "agent").await;
+    let r = n
+        .post(&admin, "/api/v1/users/garcia/device-tokens", &json!({"label": "phone"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    let token = v["token"].as_str().unwrap().to_string();
+    let id = v["id"].as_str().unwrap().to_string();
+    let me = n.get_json(&token, "/api/v1/me").await;
+    assert_eq!(me["user"], "garcia");
+    assert_eq!(me["role"], "agent");
+    assert_eq!(me["device"], id.as_str());
+    let listed = n.get_json(&admin, "/api/v1/device-tokens").await;
+    assert!(
+        listed.as_array().unwrap().iter().all(|t| t["token"].is_null()),
+        "secrets are never listed: {listed}"
+    );
+    let r = n
+        .http
+        .delete(n.url(&format!("/api/v1/device-tokens/{id}")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(n.get(&token, "/api/v1/me").await.status(), 401);
+    n.stop().await;
+}
+
+fn sighting(client_id: &str) -> Value {
+    json!({
+        "client_id": client_id,
+        "observed_at": "2026-12-02T10:00:00Z",
+        "reporter_position": { "lat_deg": 31.34, "lon_deg": -110.93, "h_m": 1200.0 },
+        "bearing_deg": 45.0,
+        "distance_m": 300.0,
+        "height_m": 60.0,
+        "count": 1,
+        "sound_heard": true,
+        "note": "quadcopter, heading north",
+        "photo": { "mime": "image/jpeg", "data_base64": "/9j/4AAQSkZJRgABAQ==" }
+    })
+}
+
+#[tokio::test]
+async fn a_retried_sighting_is_stored_once_and_reads_of_history_are_audited() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let agent = n.user(&admin, "garcia", "agent").await;
+    let analyst = n.user(&admin, "lee", "analyst").await;
+    let first = n.post(&agent, "/api/v1/sightings", &sighting("c-1")).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["duplicate"], false);
+    let again = n.post(&agent, "/api/v1/sightings", &sighting("c-1")).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["seq"], first["seq"]);
+    // Another client id is another report.
+    assert_eq!(n.post(&agent, "/api/v1/sightings", &sighting("c-2")).await.status(), 201);
+
+    let h = n.get_json(&analyst, "/api/v1/history/events?kind=sighting").await;
+    let events = h["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{h}");
+    let body = &events[0]["body"];
+    assert_eq!(body["reporter"], "garcia");
+    assert!(body["photo"].is_null(), "the photo is stored apart, by digest");
+    let sha = body["photo_sha256"].as_str().unwrap();
+    let photo = n.get(&agent, &format!("/api/v1/sightings/{sha}/photo")).await;
+    assert_eq!(photo.status(), 200);
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
+
+    let ex = n.get(&analyst, "/api/v1/history/export?kind=sighting&format=geojson").await;
+    assert_eq!(ex.status(), 200);
+    let gj: Value = ex.json().await.unwrap();
+    assert_eq!(gj["features"].as_array().unwrap().len(), 2);
+
+    let audit = n.get_json(&admin, "/api/v1/audit?limit=100").await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["body"]["actor"] == "lee")
+        .filter_map(|e| e["body"]["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"history_read"), "{actions:?}");
+    assert!(actions.contains(&"export"), "{actions:?}");
+
+    // A malformed report is refused by name.
+    let mut bad = sighting("c-3");
+    bad["bearing_deg"] = json!(400.0);
+    let r = n.post(&agent, "/api/v1/sightings", &bad).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("bearing_deg"));
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_requests_and_floods_are_refused() {
+    let n = TestNode::start("[http]\nbind = \"127.0.0.1:0\"\nmax_body_bytes = 4096\nrate_per_s = 2\nrate_burst = 5\n").await;
+    let admin = n.admin().await;
+    let big = json!({ "name": "x".repeat(10_000), "role": "agent", "password": "long enough pw" });
+    let r = n.post(&admin, "/api/v1/users", &big).await;
+    assert_eq!(r.status(), 413);
+    let mut limited = 0;
+    for _ in 0..20 {
+        if n.get(&admin, "/api/v1/tracks").await.status() == 429 {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 10, "{limited} of 20 refused");
+    let m = n.node().metrics.encode();
+    assert!(m.contains("dronewatch_rate_limited_total"), "{m}");
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_refresh_within_the_session() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let r = n
+        .http
+        .post(n.url("/api/v1/auth/refresh"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let fresh = v["access_token"].as_str().unwrap();
+    assert_eq!(n.get_json(fresh, "/api/v1/me").await["user"], "admin");
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn the_first_start_makes_one_admin_and_never_a_default_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::config(dir.path(), "");
+    let node = dronewatch_server::node::start_with_admin_password(cfg.clone(), None)
+        .await
+        .unwrap();
+    let generated = node.generated_admin_password.clone().expect("a generated password");
+    assert!(generated.len() >= 16, "{generated}");
+    let base = format!("http://{}", node.http_addr);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "admin", "password": generated}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    node.stop(Duration::from_secs(5)).await;
+    // Restarted: the admin exists, nothing is generated again.
+    let node = dronewatch_server::node::start_with_admin_password(cfg, Some(ADMIN_PASSWORD.into()))
+        .await
+        .unwrap();
+    assert!(node.generated_admin_password.is_none());
+    node.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn with_a_certificate_the_api_speaks_tls_only() {
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    std::fs::write(dir.path().join("cert.pem"), &cert_pem).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let extra = format!(
+        "[http]\nbind = \"127.0.0.1:0\"\ntls_cert = {:?}\ntls_key = {:?}\n",
+        dir.path().join("cert.pem").display().to_string(),
+        dir.path().join("key.pem").display().to_string()
+    );
+    let n = TestNode::start_in(dir, &extra).await;
+    let addr = n.node().http_addr;
+
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let client = tokio_rustls::rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut resp = String::new();
+    tls.read_to_string(&mut resp).await.unwrap_or_default();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let plain = n.http.get(format!("http://{addr}/healthz")).send().await;
+    assert!(plain.is_err() || plain.is_ok_and(|r| r.status() != 200));
+    n.stop().await;
+}

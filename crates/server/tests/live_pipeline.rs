@@ -1,0 +1,394 @@
+//! The live pipeline end to end, over the real interfaces: detections in over SAPIENT TCP,
+//! tracks and alerts out over the REST API and the WebSocket, warnings to the right agent
+//! only, an operator's acknowledgement recorded, and an event log that verifies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use dronewatch_geo::{EnuFrame, enu_to_az_el_range};
+use dronewatch_model::{
+    IdentityHints, Lla, Measurement, Observation, ObservationId, SensorId, SensorKind, TimeNs,
+};
+use dronewatch_server::sapient_sensor::SapientLink;
+use dronewatch_sim::load::{LoadConfig, LoadScene};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use support::{TestNode, eventually};
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn ws(n: &TestNode, token: &str, query: &str) -> Ws {
+    let url = format!(
+        "ws://{}/api/v1/stream?access_token={token}{query}",
+        n.node().http_addr
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    ws
+}
+
+/// The next message of `kind`, within `timeout`.
+async fn next_of(ws: &mut Ws, kind: &str, timeout: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == kind {
+                return Some(v);
+            }
+        }
+    }
+}
+
+fn now() -> TimeNs {
+    dronewatch_server::clock::now()
+}
+
+#[tokio::test]
+async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let mut live = ws(&n, &admin, "").await;
+    let hello = next_of(&mut live, "hello", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(hello["role"], "admin");
+
+    let epoch = now();
+    let cfg = LoadConfig {
+        drones: 40,
+        radars: 3,
+        radar_period_s: 0.5,
+        clutter_per_scan: 1.0,
+        remote_id_share: 0.25,
+        ..LoadConfig::default()
+    };
+    let mut scene = LoadScene::new(cfg, epoch);
+    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0).await.unwrap();
+    let sensors: Vec<(String, SensorKind)> = scene.sensors().into_iter().map(|s| (s.id.0, s.kind)).collect();
+    link.register(&sensors, epoch, Duration::from_secs(5)).await.unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let mut deltas = 0;
+    while started.elapsed() < Duration::from_secs(12) {
+        buf.clear();
+        scene.step_until(now().secs_since(epoch), &mut buf);
+        for o in &buf {
+            link.push(o).await.unwrap();
+        }
+        link.flush().await.unwrap();
+        // Read what the stream has for us meanwhile.
+        while let Ok(Some(Ok(Message::Text(t)))) =
+            tokio::time::timeout(Duration::from_millis(1), live.next()).await
+        {
+            if t.starts_with("{\"type\":\"tracks\"") {
+                deltas += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(deltas > 20, "live track deltas: {deltas}");
+    let t_s = now().secs_since(epoch);
+
+    let v = n.get_json(&admin, "/api/v1/tracks").await;
+    let tracks = v["tracks"].as_array().unwrap();
+    // Every drone tracked once, close to where it is.
+    let frame = EnuFrame::new(LoadConfig::default().origin);
+    let mut near = 0;
+    for i in 0..scene.drone_count() {
+        let truth = scene.truth(i, t_s).unwrap();
+        let te = frame.to_enu(&truth);
+        let best = tracks
+            .iter()
+            .map(|t| {
+                let p = Lla::new(
+                    t["position"]["lat_deg"].as_f64().unwrap(),
+                    t["position"]["lon_deg"].as_f64().unwrap(),
+                    t["position"]["h_m"].as_f64().unwrap(),
+                );
+                let e = frame.to_enu(&p);
+                (e[0] - te[0]).hypot(e[1] - te[1])
+            })
+            .fold(f64::INFINITY, f64::min);
+        // The picture is up to a second old: 25 m/s at most.
+        if best < 60.0 {
+            near += 1;
+        }
+    }
+    assert!(near >= 38, "{near} of 40 drones have a track within 60 m; {} tracks", tracks.len());
+    assert!(tracks.len() <= 44, "{} tracks for 40 drones", tracks.len());
+    let with_serial = tracks.iter().filter(|t| t["remote_id_serial"].is_string()).count();
+    assert!(with_serial >= 9, "Remote ID serials on {with_serial} tracks");
+
+    let sensors = n.get_json(&admin, "/api/v1/sensors").await;
+    let radar = sensors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "load-radar-0")
+        .expect("the radar is listed");
+    assert_eq!(radar["state"], "ok");
+    assert!(radar["observations"].as_u64().unwrap() > 500, "{radar}");
+    assert_eq!(radar["refused"], 0, "{radar}");
+
+    let stats = link.finish(now()).await.unwrap();
+    assert_eq!(stats.errors_received, 0, "{stats:?}");
+    let store = n.node().store.clone();
+    let report = store.verify().await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    let metrics = n.node().metrics.encode();
+    assert!(metrics.contains("dronewatch_tracks 4"), "tracks gauge: {metrics}");
+    n.stop().await;
+}
+
+/// A radar plot of `target` seen from `radar`.
+fn plot(id: u64, t: TimeNs, radar: Lla, target: Lla) -> Observation {
+    let rel = EnuFrame::new(radar).to_enu(&target);
+    let (az, el, range) = enu_to_az_el_range(&rel);
+    Observation {
+        id: ObservationId(id),
+        t,
+        sensor_id: SensorId::new("radar-a"),
+        sensor_kind: SensorKind::Radar,
+        sensor_position: Some(radar),
+        measurement: Measurement::RangeAzEl {
+            range_m: range,
+            az_deg: az,
+            el_deg: el,
+            sigma_range_m: 5.0,
+            sigma_az_deg: 0.3,
+            sigma_el_deg: 0.3,
+        },
+        identity: IdentityHints::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let garcia = n.user(&admin, "garcia", "agent").await;
+    let lee = n.user(&admin, "lee", "agent").await;
+    let officer = n.user(&admin, "officer", "operator").await;
+    let origin = LoadConfig::default().origin;
+    let frame = EnuFrame::new(origin);
+    let agent_pos = frame.to_lla(&[0.0, 0.0, 0.0]);
+    let far_agent = frame.to_lla(&[3000.0, -3000.0, 0.0]);
+    for (tok, p) in [(&garcia, agent_pos), (&lee, far_agent)] {
+        let r = n
+            .post(tok, "/api/v1/agents/me/position", &json!({"position": {"lat_deg": p.lat_deg, "lon_deg": p.lon_deg, "h_m": p.h_m}}))
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let mut garcia_ws = ws(&n, &garcia, "&kinds=warnings").await;
+    let mut lee_ws = ws(&n, &lee, "&kinds=warnings").await;
+    let mut ops_ws = ws(&n, &officer, "&kinds=alerts").await;
+
+    // A drone 500 m north at 60 m, flying south at 15 m/s straight at the agent.
+    let radar = frame.to_lla(&[800.0, 200.0, 5.0]);
+    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0).await.unwrap();
+    link.register(&[("radar-a".into(), SensorKind::Radar)], now(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    let feeder = tokio::spawn(async move {
+        let start = Instant::now();
+        let mut k = 0u64;
+        while start.elapsed() < Duration::from_secs(25) {
+            let t_s = start.elapsed().as_secs_f64();
+            let target = frame.to_lla(&[3.0, 500.0 - 15.0 * t_s, 60.0]);
+            link.push(&plot(k, now(), radar, target)).await.unwrap();
+            link.flush().await.unwrap();
+            k += 1;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        link.finish(now()).await.unwrap()
+    });
+
+    let warning = next_of(&mut garcia_ws, "warning", Duration::from_secs(20))
+        .await
+        .expect("garcia is warned");
+    let w = &warning["warning"];
+    assert_eq!(w["agent_id"], "garcia");
+    assert!(["warning", "critical", "advisory"].contains(&w["level"].as_str().unwrap()), "{w}");
+    let bearing = w["bearing_deg"].as_f64().unwrap();
+    assert!(!(15.0..=345.0).contains(&bearing), "the drone is north: {bearing}");
+    assert!(w["advice"].as_str().unwrap().len() > 10);
+
+    let alert = next_of(&mut ops_ws, "alert", Duration::from_secs(10))
+        .await
+        .expect("the ops center sees an alert");
+    let id = alert["alert"]["id"].as_u64().unwrap();
+    let reasons: Vec<&str> = alert["alert"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap())
+        .collect();
+    assert!(reasons.contains(&"closing_on_agent"), "{reasons:?}");
+    // Lee, 4 km away, is never told about garcia's drone.
+    assert!(next_of(&mut lee_ws, "warning", Duration::from_millis(500)).await.is_none());
+
+    // The agent acknowledges the warning; the officer acknowledges the alert.
+    let wid = w["id"].as_str().unwrap();
+    let r = n.post(&garcia, &format!("/api/v1/warnings/{wid}/acknowledge"), &json!({})).await;
+    assert_eq!(r.status(), 200);
+    let r = n
+        .post(&officer, &format!("/api/v1/alerts/{id}/acknowledge"), &json!({"note": "seen on camera 3"}))
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let a = n.get_json(&officer, &format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(a["state"], "acknowledged");
+    assert!(a["history"].as_array().unwrap().iter().any(|e| e["actor"] == "officer"));
+    // A closed alert cannot be acknowledged again... after resolving it.
+    assert_eq!(
+        n.post(&officer, &format!("/api/v1/alerts/{id}/resolve"), &json!({})).await.status(),
+        200
+    );
+    assert_eq!(
+        n.post(&officer, &format!("/api/v1/alerts/{id}/acknowledge"), &json!({})).await.status(),
+        409
+    );
+
+    let h = n
+        .get_json(&admin, "/api/v1/history/events?kind=operator_action")
+        .await;
+    let actions: Vec<&str> = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["body"]["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"warning_acknowledged"), "{actions:?}");
+    assert!(actions.contains(&"acknowledge"), "{actions:?}");
+    let warnings = n.get_json(&admin, "/api/v1/history/events?kind=warning").await;
+    assert!(!warnings["events"].as_array().unwrap().is_empty());
+
+    let stats = feeder.await.unwrap();
+    assert_eq!(stats.errors_received, 0);
+    let report = n.node().store.verify().await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_websocket_client_at_1_hz_gets_snapshots_filtered_by_area() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let epoch = now();
+    let cfg = LoadConfig {
+        drones: 30,
+        radars: 2,
+        radar_period_s: 0.5,
+        ..LoadConfig::default()
+    };
+    let origin = cfg.origin;
+    let mut scene = LoadScene::new(cfg, epoch);
+    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0).await.unwrap();
+    let sensors: Vec<(String, SensorKind)> = scene.sensors().into_iter().map(|s| (s.id.0, s.kind)).collect();
+    link.register(&sensors, epoch, Duration::from_secs(5)).await.unwrap();
+    // A box around the north-east quarter of the area.
+    let bbox = format!(
+        "{},{},{},{}",
+        origin.lon_deg,
+        origin.lat_deg,
+        origin.lon_deg + 0.05,
+        origin.lat_deg + 0.05
+    );
+    let mut slow = ws(&n, &admin, &format!("&rate_ms=1000&kinds=tracks&bbox={bbox}")).await;
+    let feeder = tokio::spawn(async move {
+        let start = Instant::now();
+        let mut buf = Vec::new();
+        while start.elapsed() < Duration::from_secs(8) {
+            buf.clear();
+            scene.step_until(now().secs_since(epoch), &mut buf);
+            for o in &buf {
+                link.push(o).await.unwrap();
+            }
+            link.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    let mut snapshots = Vec::new();
+    let mut deltas = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout_at(deadline, slow.next()).await {
+        let v: Value = serde_json::from_str(&t).unwrap();
+        match v["type"].as_str() {
+            Some("snapshot") => snapshots.push((Instant::now(), v)),
+            Some("tracks") => deltas += 1,
+            _ => {}
+        }
+    }
+    feeder.await.unwrap();
+    assert_eq!(deltas, 0, "a 1 Hz client gets no deltas");
+    assert!((6..=10).contains(&snapshots.len()), "{} snapshots in 8 s", snapshots.len());
+    let last = &snapshots.last().unwrap().1;
+    let tracks = last["tracks"].as_array().unwrap();
+    assert!(!tracks.is_empty());
+    for t in tracks {
+        let lat = t["position"]["lat_deg"].as_f64().unwrap();
+        let lon = t["position"]["lon_deg"].as_f64().unwrap();
+        assert!(lat >= origin.lat_deg && lon >= origin.lon_deg, "outside the box: {t}");
+    }
+    let all = n.get_json(&admin, "/api/v1/tracks").await;
+    assert!(all["tracks"].as_array().unwrap().len() > tracks.len());
+
+    // Changing the filter over the socket.
+    slow.send(Message::Text(json!({"type": "subscribe", "kinds": ["bogus"]}).to_string().into()))
+        .await
+        .unwrap();
+    let err = next_of(&mut slow, "error", Duration::from_secs(3)).await.unwrap();
+    assert!(err["message"].as_str().unwrap().contains("bogus"));
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn http_detections_are_answered_once_durable_and_bad_ones_are_refused_by_field() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    // A sensor's device token: role sensor.
+    let r = n
+        .post(&admin, "/api/v1/users", &json!({"name": "radar-http", "role": "sensor", "password": "sensor password 1"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let r = n
+        .post(&admin, "/api/v1/users/radar-http/device-tokens", &json!({"label": "radar box"}))
+        .await;
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    let t = now();
+    let det = json!({
+        "t": t.0, "sensor_id": "radar-http", "sensor_kind": "radar", "seq": 7,
+        "sensor_position": {"lat_deg": 31.34, "lon_deg": -110.93, "h_m": 1200.0},
+        "measurement": {"kind": "range_az_el", "range_m": 900.0, "az_deg": 10.0, "el_deg": 3.0,
+                        "sigma_range_m": 5.0, "sigma_az_deg": 0.5, "sigma_el_deg": 0.5}
+    });
+    let r = n.post(&token, "/api/v1/sensors/radar-http/detections", &det).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let mut bad = det.clone();
+    bad["measurement"]["el_deg"] = json!(120.0);
+    let r = n.post(&token, "/api/v1/sensors/radar-http/detections", &bad).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("el_deg"));
+    // A sensor token reads nothing.
+    assert_eq!(n.get(&token, "/api/v1/tracks").await.status(), 403);
+    let store = n.node().store.clone();
+    let seen = eventually(Duration::from_secs(5), "the detection in the log", || {
+        let store = store.clone();
+        async move {
+            let rows = store
+                .query(dronewatch_store::EventQuery {
+                    kinds: vec![dronewatch_store::EventKind::Observation],
+                    source: Some("radar-http".into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await
+                .ok()?;
+            (!rows.is_empty()).then_some(rows)
+        }
+    })
+    .await;
+    assert_eq!(seen.len(), 1);
+    n.stop().await;
+}

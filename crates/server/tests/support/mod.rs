@@ -1,0 +1,150 @@
+//! A node for tests: started in-process on a temporary data directory with ephemeral
+//! ports, an admin password, and an HTTP client.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use dronewatch_server::config::ServerConfig;
+use dronewatch_server::node::{self, RunningNode};
+use serde_json::{Value, json};
+
+pub const ADMIN_PASSWORD: &str = "test admin password";
+
+pub struct TestNode {
+    pub node: Option<RunningNode>,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+/// The configuration of a test node: ephemeral ports, loopback, everything else default,
+/// then `extra` TOML on top.
+pub fn config(dir: &std::path::Path, extra: &str) -> ServerConfig {
+    let text = format!(
+        "data_dir = {dir:?}\n[http]\nbind = \"127.0.0.1:0\"\n[sources.sapient]\nbind = \"127.0.0.1:0\"\n{extra}",
+        dir = dir.display().to_string(),
+    );
+    ServerConfig::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+impl TestNode {
+    pub async fn start(extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, extra).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir, extra: &str) -> Self {
+        let cfg = config(dir.path(), extra);
+        Self::start_with(dir, cfg).await
+    }
+
+    pub async fn start_with(dir: tempfile::TempDir, cfg: ServerConfig) -> Self {
+        let node = node::start_with_admin_password(cfg, Some(ADMIN_PASSWORD.into()))
+            .await
+            .unwrap_or_else(|e| panic!("node start: {e}"));
+        let base = format!("http://{}", node.http_addr);
+        Self {
+            node: Some(node),
+            base,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            dir,
+        }
+    }
+
+    pub fn node(&self) -> &RunningNode {
+        self.node.as_ref().unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn login(&self, user: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "username": user, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A token for `user`, or panics.
+    pub async fn token(&self, user: &str, password: &str) -> String {
+        let r = self.login(user, password).await;
+        assert_eq!(r.status(), 200, "login {user}: {}", r.text().await.unwrap_or_default());
+        let v: Value = r.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.token("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user with `role` and returns its token.
+    pub async fn user(&self, admin: &str, name: &str, role: &str) -> String {
+        let password = format!("{name} password 123");
+        let r = self
+            .http
+            .post(self.url("/api/v1/users"))
+            .bearer_auth(admin)
+            .json(&json!({ "name": name, "role": role, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "create {name}: {}", r.text().await.unwrap_or_default());
+        self.token(name, &password).await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let r = self.get(token, path).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "GET {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(n) = self.node.take() {
+            n.stop(Duration::from_secs(10)).await;
+        }
+        self.dir
+    }
+}
+
+/// Polls `f` every 50 ms until it returns `Some`, or panics after `timeout` with `what`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
