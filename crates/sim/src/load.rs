@@ -200,7 +200,9 @@ impl LoadScene {
 
     /// Where drone `i` truly is at scenario time `t_s`.
     pub fn truth(&self, i: usize, t_s: f64) -> Option<Lla> {
-        self.drones.get(i).map(|d| self.frame.to_lla(&d.enu_at(t_s)))
+        self.drones
+            .get(i)
+            .map(|d| self.frame.to_lla(&d.enu_at(t_s)))
     }
 
     pub fn drone_count(&self) -> usize {
@@ -312,7 +314,13 @@ impl LoadScene {
     }
 }
 
-fn radar_obs(id: ObservationId, t: TimeNs, sensor: &SensorId, pos: Lla, m: Measurement) -> Observation {
+fn radar_obs(
+    id: ObservationId,
+    t: TimeNs,
+    sensor: &SensorId,
+    pos: Lla,
+    m: Measurement,
+) -> Observation {
     Observation {
         id,
         t,
@@ -349,7 +357,13 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_sky() {
         let run = || {
-            let mut s = LoadScene::new(LoadConfig { drones: 20, ..LoadConfig::default() }, TimeNs(0));
+            let mut s = LoadScene::new(
+                LoadConfig {
+                    drones: 20,
+                    ..LoadConfig::default()
+                },
+                TimeNs(0),
+            );
             let mut out = Vec::new();
             s.step_until(5.0, &mut out);
             out
