@@ -11,8 +11,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dronewatch_model::TimeNs;
@@ -25,7 +25,9 @@ use utoipa::ToSchema;
 use crate::config::AuthConfig;
 
 /// A role, and what it may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A field agent: sees the live picture, reports sightings and its position, receives and
@@ -174,7 +176,9 @@ pub struct Auth {
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auth").field("cfg", &self.cfg).finish_non_exhaustive()
+        f.debug_struct("Auth")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -206,7 +210,10 @@ impl Auth {
 
     /// On first start (no users), creates `admin` with `DRONEWATCH_ADMIN_PASSWORD`, or a
     /// generated password that is returned to be printed once. Never a default password.
-    pub async fn bootstrap_admin(&self, from_env: Option<String>) -> Result<Option<String>, AuthError> {
+    pub async fn bootstrap_admin(
+        &self,
+        from_env: Option<String>,
+    ) -> Result<Option<String>, AuthError> {
         if !self.store.users().await?.is_empty() {
             return Ok(None);
         }
@@ -219,7 +226,12 @@ impl Auth {
         Ok(generated.then_some(password))
     }
 
-    pub async fn create_user(&self, name: &str, role: Role, password: &str) -> Result<(), AuthError> {
+    pub async fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<(), AuthError> {
         check_user_name(name)?;
         check_password_policy(password)?;
         let hash = hash_blocking(password.to_string()).await?;
@@ -252,9 +264,17 @@ impl Auth {
     }
 
     /// Checks a password login; counts failures and locks the account after too many.
-    pub async fn login(&self, name: &str, password: &str) -> Result<(IssuedToken, LoginOutcome), (AuthError, LoginOutcome)> {
+    pub async fn login(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<(IssuedToken, LoginOutcome), (AuthError, LoginOutcome)> {
         let now = crate::clock::now();
-        let user = self.store.user(name).await.map_err(|e| (e.into(), LoginOutcome::UnknownUser))?;
+        let user = self
+            .store
+            .user(name)
+            .await
+            .map_err(|e| (e.into(), LoginOutcome::UnknownUser))?;
         let Some(mut user) = user else {
             let _ = verify_blocking(password.to_string(), self.dummy_hash.to_string()).await;
             return Err((AuthError::BadCredentials, LoginOutcome::UnknownUser));
@@ -269,7 +289,10 @@ impl Auth {
                 user.locked_until = Some(now.plus_secs(self.cfg.lockout_s as f64));
                 user.failed_logins = 0;
             }
-            self.store.update_user(&user).await.map_err(|e| (e.into(), LoginOutcome::BadPassword))?;
+            self.store
+                .update_user(&user)
+                .await
+                .map_err(|e| (e.into(), LoginOutcome::BadPassword))?;
             return Err((AuthError::BadCredentials, LoginOutcome::BadPassword));
         }
         if user.disabled {
@@ -278,11 +301,17 @@ impl Auth {
         if user.failed_logins > 0 || user.locked_until.is_some() {
             user.failed_logins = 0;
             user.locked_until = None;
-            self.store.update_user(&user).await.map_err(|e| (e.into(), LoginOutcome::Ok))?;
+            self.store
+                .update_user(&user)
+                .await
+                .map_err(|e| (e.into(), LoginOutcome::Ok))?;
         }
-        let role = Role::parse(&user.role).ok_or((AuthError::BadCredentials, LoginOutcome::Disabled))?;
+        let role =
+            Role::parse(&user.role).ok_or((AuthError::BadCredentials, LoginOutcome::Disabled))?;
         let secs = unix_s(now);
-        let token = self.issue(&user.name, role, secs).map_err(|e| (e, LoginOutcome::Ok))?;
+        let token = self
+            .issue(&user.name, role, secs)
+            .map_err(|e| (e, LoginOutcome::Ok))?;
         Ok((token, LoginOutcome::Ok))
     }
 
@@ -294,7 +323,11 @@ impl Auth {
         if now.saturating_sub(claims.auth_time) > self.cfg.session_max_s {
             return Err(AuthError::SessionExpired);
         }
-        let user = self.store.user(&claims.sub).await?.ok_or(AuthError::BadToken)?;
+        let user = self
+            .store
+            .user(&claims.sub)
+            .await?
+            .ok_or(AuthError::BadToken)?;
         if user.disabled || Role::parse(&user.role) != Some(claims.role) {
             return Err(AuthError::BadToken);
         }
@@ -344,7 +377,11 @@ impl Auth {
             if rec.revoked_at.is_some() {
                 return Err(AuthError::BadToken);
             }
-            let user = self.store.user(&rec.user).await?.ok_or(AuthError::BadToken)?;
+            let user = self
+                .store
+                .user(&rec.user)
+                .await?
+                .ok_or(AuthError::BadToken)?;
             if user.disabled {
                 return Err(AuthError::BadToken);
             }
@@ -364,7 +401,11 @@ impl Auth {
     }
 
     /// A new device token for `user`; the secret is returned once and never stored.
-    pub async fn create_device_token(&self, user: &str, label: &str) -> Result<(DeviceTokenRecord, String), AuthError> {
+    pub async fn create_device_token(
+        &self,
+        user: &str,
+        label: &str,
+    ) -> Result<(DeviceTokenRecord, String), AuthError> {
         if self.store.user(user).await?.is_none() {
             return Err(StoreError::NotFound(format!("user {user}")).into());
         }
@@ -515,7 +556,11 @@ mod tests {
                 .verify_password(b"correct horse battery", a.as_str())
                 .is_ok()
         );
-        assert!(Argon2::default().verify_password(b"wrong", a.as_str()).is_err());
+        assert!(
+            Argon2::default()
+                .verify_password(b"wrong", a.as_str())
+                .is_err()
+        );
     }
 
     #[test]

@@ -442,7 +442,10 @@ impl ServerConfig {
             return bad("pipeline", "queue and batch sizes must be at least 1");
         }
         if self.auth.token_ttl_s == 0 || self.auth.lockout_failures == 0 {
-            return bad("auth", "token_ttl_s and lockout_failures must be at least 1");
+            return bad(
+                "auth",
+                "token_ttl_s and lockout_failures must be at least 1",
+            );
         }
         if self.http.rate_per_s == 0 || self.http.login_per_min == 0 {
             return bad("http", "rate limits must be at least 1");

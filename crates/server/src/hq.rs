@@ -203,7 +203,9 @@ impl Intake {
             } else {
                 &self.metrics.journaled
             };
-            counter.get_or_create(&label("kind", env.kind.as_str())).inc();
+            counter
+                .get_or_create(&label("kind", env.kind.as_str()))
+                .inc();
             if !a.duplicate {
                 self.apply(&env, &mut delta);
             }
@@ -233,7 +235,12 @@ impl Intake {
                 if let Ok(view) = serde_json::from_str::<AlertView>(body) {
                     let key = fnv64(&format!("{sector}/{}", view.id));
                     let pos = (view.last_position.lat_deg, view.last_position.lon_deg);
-                    self.hub.publish_event(LiveEvent::new("alert", Some(pos), Audience::Everyone, &view));
+                    self.hub.publish_event(LiveEvent::new(
+                        "alert",
+                        Some(pos),
+                        Audience::Everyone,
+                        &view,
+                    ));
                     lock(&self.hub.boards.alerts).insert(key, Arc::new(view));
                 }
             }
@@ -246,7 +253,9 @@ impl Intake {
                         &view,
                     ));
                     let mut boards = lock(&self.hub.boards.warnings);
-                    let list = boards.entry(format!("{sector}/{}", view.agent_id)).or_default();
+                    let list = boards
+                        .entry(format!("{sector}/{}", view.agent_id))
+                        .or_default();
                     list.retain(|w| w.track_id != view.track_id);
                     if view.level != "all_clear" {
                         list.push(view);
@@ -267,7 +276,12 @@ impl Intake {
                         refused: 0,
                     };
                     let pos = view.position.map(|p| (p.lat_deg, p.lon_deg));
-                    self.hub.publish_event(LiveEvent::new("sensor_health", pos, Audience::Everyone, &view));
+                    self.hub.publish_event(LiveEvent::new(
+                        "sensor_health",
+                        pos,
+                        Audience::Everyone,
+                        &view,
+                    ));
                     lock(&self.hub.boards.sensors).insert(view.id.clone(), view);
                 }
             }
@@ -279,14 +293,20 @@ impl Intake {
                         position: f.position.into(),
                     };
                     let pos = (f.position.lat_deg, f.position.lon_deg);
-                    self.hub.publish_event(LiveEvent::new("agent", Some(pos), Audience::Everyone, &view));
+                    self.hub.publish_event(LiveEvent::new(
+                        "agent",
+                        Some(pos),
+                        Audience::Everyone,
+                        &view,
+                    ));
                     lock(&self.hub.boards.agents).insert(view.agent_id.clone(), view);
                 }
             }
             dronewatch_store::EventKind::Sighting => {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
                     let pos = env.position.map(|p| (p.lat_deg, p.lon_deg));
-                    self.hub.publish_event(LiveEvent::new("sighting", pos, Audience::Everyone, &v));
+                    self.hub
+                        .publish_event(LiveEvent::new("sighting", pos, Audience::Everyone, &v));
                 }
             }
             _ => {}

@@ -89,7 +89,9 @@ impl LiveEvent {
         audience: Audience,
         body: &T,
     ) -> Self {
-        let json = serde_json::json!({ "type": kind, kind: body }).to_string().into();
+        let json = serde_json::json!({ "type": kind, kind: body })
+            .to_string()
+            .into();
         Self {
             kind,
             position,

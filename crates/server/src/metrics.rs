@@ -64,7 +64,8 @@ impl Metrics {
         let journaled = Family::<KindLabel, Counter>::default();
         let duplicates = Family::<KindLabel, Counter>::default();
         let journal_errors = Counter::default();
-        let journal_batch_events = Histogram::new([1.0, 10.0, 100.0, 500.0, 1000.0, 2000.0, 5000.0]);
+        let journal_batch_events =
+            Histogram::new([1.0, 10.0, 100.0, 500.0, 1000.0, 2000.0, 5000.0]);
         let journal_commit_seconds = Histogram::new(latency_buckets());
         let observations_refused = Family::<KindLabel, Counter>::default();
         let observation_to_publish_seconds = Histogram::new(latency_buckets());
@@ -88,7 +89,11 @@ impl Metrics {
             "Resident memory of the process",
             process_resident_bytes.clone(),
         );
-        r.register("journaled_events", "Events written to the log", journaled.clone());
+        r.register(
+            "journaled_events",
+            "Events written to the log",
+            journaled.clone(),
+        );
         r.register(
             "journal_duplicates",
             "Events not stored again (idempotent retries)",
@@ -122,8 +127,16 @@ impl Metrics {
         r.register("tracks", "Confirmed tracks in the picture", tracks.clone());
         r.register("alerts_open", "Open alerts", alerts_open.clone());
         r.register("warnings", "Warnings issued to agents", warnings.clone());
-        r.register("ws_clients", "WebSocket clients connected", ws_clients.clone());
-        r.register("ws_messages", "WebSocket messages sent", ws_messages.clone());
+        r.register(
+            "ws_clients",
+            "WebSocket clients connected",
+            ws_clients.clone(),
+        );
+        r.register(
+            "ws_messages",
+            "WebSocket messages sent",
+            ws_messages.clone(),
+        );
         r.register(
             "ws_lagged",
             "Times a WebSocket client fell behind and was resynchronised",

@@ -27,11 +27,11 @@ use crate::auth::Auth;
 use crate::config::{AdsbSection, NodeRole, ServerConfig};
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
+use crate::pipeline::Ingest;
 use crate::pipeline::fusion::FusionStage;
 use crate::pipeline::journal::{Journal, JournalOutputs};
 use crate::pipeline::recorder::Recorder;
 use crate::pipeline::threat::{ThreatStage, ThreatView};
-use crate::pipeline::Ingest;
 use crate::relay::ChainOutbox;
 use crate::sources::SourceEvent;
 
@@ -94,7 +94,10 @@ impl RunningNode {
             while self.pipeline.join_next().await.is_some() {}
         };
         if tokio::time::timeout(grace, drain).await.is_err() {
-            warn!(grace_s = grace.as_secs_f64(), "shutdown grace over; stopping the rest");
+            warn!(
+                grace_s = grace.as_secs_f64(),
+                "shutdown grace over; stopping the rest"
+            );
         }
         info!("node stopped");
     }
@@ -186,7 +189,15 @@ pub async fn start_with_admin_password(
     drop(sensors_tx);
 
     if !cfg.bus.url.is_empty() && cfg.node.role == NodeRole::Sector {
-        start_relay(&cfg, &store, &metrics, committed.clone(), &shutdown, &mut tasks).await?;
+        start_relay(
+            &cfg,
+            &store,
+            &metrics,
+            committed.clone(),
+            &shutdown,
+            &mut tasks,
+        )
+        .await?;
     }
     start_housekeeping(&cfg, &store, &shutdown, &mut tasks);
 
@@ -373,10 +384,7 @@ async fn start_sources(
         let src = crate::sources::sapient::SapientSource::bind(scfg)
             .await
             .map_err(io(format!("SAPIENT listener {}", cfg.sources.sapient.bind)))?;
-        sapient_addr = Some(
-            src.local_addr()
-                .map_err(io("SAPIENT listener address"))?,
-        );
+        sapient_addr = Some(src.local_addr().map_err(io("SAPIENT listener address"))?);
         tasks.spawn(src.run(sensors_tx.clone(), shutdown.clone()));
     }
     #[cfg(feature = "mqtt")]
@@ -385,8 +393,8 @@ async fn start_sources(
         let m = &cfg.sources.mqtt;
         let layout = dronewatch_sensorjson::TopicLayout::new(&m.prefix)
             .map_err(|e| NodeError::Invalid(format!("sources.mqtt.prefix: {e}")))?;
-        let mut mcfg = mqtt::MqttConfig::new(m.host.clone(), m.port, m.client_id.clone())
-            .with_layout(layout);
+        let mut mcfg =
+            mqtt::MqttConfig::new(m.host.clone(), m.port, m.client_id.clone()).with_layout(layout);
         if let (Some(u), Some(p)) = (&m.username, &m.password) {
             mcfg.credentials = Some((u.clone(), p.clone()));
         }
@@ -409,9 +417,9 @@ async fn start_sources(
     for a in &cfg.sources.adsb {
         let feed = adsb_feed(a)?;
         let table = dronewatch_adsb::TableConfig::new(SensorId::new(a.sensor_id.clone()));
-        let src = crate::sources::adsb::AdsbSource::new(crate::sources::adsb::AdsbSourceConfig::new(
-            feed, table,
-        ));
+        let src = crate::sources::adsb::AdsbSource::new(
+            crate::sources::adsb::AdsbSourceConfig::new(feed, table),
+        );
         tasks.spawn(src.run(sensors_tx.clone(), shutdown.clone()));
     }
     Ok(sapient_addr)
@@ -467,7 +475,11 @@ async fn start_relay(
             stats.clone(),
             shutdown.clone(),
         ));
-        tasks.spawn(crate::relay::report_stats(stats, metrics.clone(), shutdown.clone()));
+        tasks.spawn(crate::relay::report_stats(
+            stats,
+            metrics.clone(),
+            shutdown.clone(),
+        ));
     }
     Ok(())
 }
@@ -499,7 +511,12 @@ fn start_housekeeping(
                 let before = crate::clock::now().plus_secs(-days * 86_400.0);
                 match store.prune(chain, before).await {
                     Ok(0) => {}
-                    Ok(n) => info!(chain = chain.as_str(), deleted = n, days, "retention: pruned"),
+                    Ok(n) => info!(
+                        chain = chain.as_str(),
+                        deleted = n,
+                        days,
+                        "retention: pruned"
+                    ),
                     Err(e) => warn!(chain = chain.as_str(), error = %e, "retention: prune failed"),
                 }
             }
@@ -521,7 +538,11 @@ async fn start_http(
         (Some(cert), Some(key)) => {
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
-                .map_err(io(format!("TLS certificate {} / key {}", cert.display(), key.display())))?;
+                .map_err(io(format!(
+                    "TLS certificate {} / key {}",
+                    cert.display(),
+                    key.display()
+                )))?;
             let server = axum_server::from_tcp_rustls(listener, tls)
                 .map_err(io("HTTP listener"))?
                 .handle(handle.clone());

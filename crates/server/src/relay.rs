@@ -57,7 +57,11 @@ fn bus_err(e: dronewatch_store::StoreError) -> BusError {
 }
 
 impl Outbox for ChainOutbox {
-    async fn read_after(&self, cursor: u64, limit: usize) -> Result<Vec<(u64, BusMessage)>, BusError> {
+    async fn read_after(
+        &self,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, BusMessage)>, BusError> {
         let events = self
             .store
             .read_after(self.chain, cursor, limit)
@@ -119,7 +123,9 @@ pub fn envelope(sector: &str, e: &StoredEvent) -> String {
     let s = |v: &Option<String>| serde_json::to_string(v).unwrap_or_else(|_| "null".into());
     let position = e.position.map_or_else(
         || "null".to_string(),
-        |p| serde_json::to_string(&crate::view::Position::from(p)).unwrap_or_else(|_| "null".into()),
+        |p| {
+            serde_json::to_string(&crate::view::Position::from(p)).unwrap_or_else(|_| "null".into())
+        },
     );
     let mut out = String::with_capacity(256 + e.body.len());
     let _ = write!(

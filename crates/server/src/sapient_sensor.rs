@@ -477,10 +477,17 @@ pub struct SapientLink {
 }
 
 impl SapientLink {
-    pub async fn connect(server: SocketAddr, status_interval_s: f64) -> Result<Self, SensorClientError> {
-        let stream = TcpStream::connect(server)
-            .await
-            .map_err(|source| SensorClientError::Connect { addr: server, source })?;
+    pub async fn connect(
+        server: SocketAddr,
+        status_interval_s: f64,
+    ) -> Result<Self, SensorClientError> {
+        let stream =
+            TcpStream::connect(server)
+                .await
+                .map_err(|source| SensorClientError::Connect {
+                    addr: server,
+                    source,
+                })?;
         let _ = stream.set_nodelay(true);
         let (rd, wr) = stream.into_split();
         let inbox = Arc::new(Inbox::default());
@@ -544,7 +551,11 @@ impl SapientLink {
                 }
                 Ok(Some((node, false, reasons))) => {
                     let name = names.get(&node).cloned().unwrap_or_default();
-                    return Err(SensorClientError::RegistrationRejected { node, name, reasons });
+                    return Err(SensorClientError::RegistrationRejected {
+                        node,
+                        name,
+                        reasons,
+                    });
                 }
                 Ok(None) => return Err(SensorClientError::Closed),
                 Err(_) => {
@@ -555,7 +566,10 @@ impl SapientLink {
                 }
             }
         }
-        info!(nodes = self.stats.nodes_registered, "SAPIENT nodes registered");
+        info!(
+            nodes = self.stats.nodes_registered,
+            "SAPIENT nodes registered"
+        );
         Ok(())
     }
 

@@ -51,7 +51,13 @@ async fn nothing_is_readable_without_a_token() {
         "/api/v1/store/verify",
         "/api/v1/auth/refresh",
     ] {
-        let r = n.http.post(n.url(path)).json(&json!({})).send().await.unwrap();
+        let r = n
+            .http
+            .post(n.url(path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401, "POST {path}");
     }
     let r = n.http.get(n.url("/healthz")).send().await.unwrap();
@@ -79,7 +85,10 @@ async fn repeated_failures_lock_the_account_and_every_login_is_audited() {
         .iter()
         .find(|u| u["name"] == "officer")
         .unwrap();
-    assert!(officer["locked_until_unix_ns"].as_i64().is_some(), "{officer}");
+    assert!(
+        officer["locked_until_unix_ns"].as_i64().is_some(),
+        "{officer}"
+    );
     let r = n
         .http
         .patch(n.url("/api/v1/users/officer"))
@@ -89,7 +98,10 @@ async fn repeated_failures_lock_the_account_and_every_login_is_audited() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(n.login("officer", "officer password 123").await.status(), 200);
+    assert_eq!(
+        n.login("officer", "officer password 123").await.status(),
+        200
+    );
     // An unknown user gets the same answer as a wrong password.
     assert_eq!(n.login("nobody", "whatever it is").await.status(), 401);
 
@@ -106,13 +118,22 @@ async fn repeated_failures_lock_the_account_and_every_login_is_audited() {
             )
         })
         .collect();
-    let count = |who: &str, what: &str| outcomes.iter().filter(|(a, o)| a == who && o == what).count();
+    let count = |who: &str, what: &str| {
+        outcomes
+            .iter()
+            .filter(|(a, o)| a == who && o == what)
+            .count()
+    };
     assert_eq!(count("officer", "bad_password"), 3, "{outcomes:?}");
     assert_eq!(count("officer", "locked"), 1, "{outcomes:?}");
     assert_eq!(count("officer", "ok"), 2, "{outcomes:?}");
     assert_eq!(count("nobody", "unknown_user"), 1, "{outcomes:?}");
     assert!(
-        audit.as_array().unwrap().iter().any(|e| e["body"]["action"] == "user_update"),
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["body"]["action"] == "user_update"),
         "the unlock is audited"
     );
     n.stop().await;
@@ -131,21 +152,40 @@ async fn roles_allow_what_they_should_and_nothing_more() {
     assert_eq!(n.get(&agent, "/api/v1/users").await.status(), 403);
     assert_eq!(n.get(&agent, "/metrics").await.status(), 403);
     assert_eq!(
-        n.post(&agent, "/api/v1/alerts/1/acknowledge", &json!({})).await.status(),
-        403
-    );
-    assert_eq!(n.get(&analyst, "/api/v1/history/events").await.status(), 200);
-    assert_eq!(n.get(&analyst, "/api/v1/history/export?format=csv").await.status(), 200);
-    assert_eq!(
-        n.post(&analyst, "/api/v1/users", &json!({"name": "x", "role": "admin", "password": "long enough pw"}))
+        n.post(&agent, "/api/v1/alerts/1/acknowledge", &json!({}))
             .await
             .status(),
         403
     );
-    assert_eq!(n.get(&operator, "/api/v1/history/export").await.status(), 403);
+    assert_eq!(
+        n.get(&analyst, "/api/v1/history/events").await.status(),
+        200
+    );
+    assert_eq!(
+        n.get(&analyst, "/api/v1/history/export?format=csv")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        n.post(
+            &analyst,
+            "/api/v1/users",
+            &json!({"name": "x", "role": "admin", "password": "long enough pw"})
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        n.get(&operator, "/api/v1/history/export").await.status(),
+        403
+    );
     // An operator may act on alerts: alert 1 does not exist.
     assert_eq!(
-        n.post(&operator, "/api/v1/alerts/1/acknowledge", &json!({})).await.status(),
+        n.post(&operator, "/api/v1/alerts/1/acknowledge", &json!({}))
+            .await
+            .status(),
         404
     );
     assert_eq!(n.get(&admin, "/metrics").await.status(), 200);
@@ -158,7 +198,11 @@ async fn a_device_token_works_until_it_is_revoked() {
     let admin = n.admin().await;
     let _ = n.user(&admin, "garcia", "agent").await;
     let r = n
-        .post(&admin, "/api/v1/users/garcia/device-tokens", &json!({"label": "phone"}))
+        .post(
+            &admin,
+            "/api/v1/users/garcia/device-tokens",
+            &json!({"label": "phone"}),
+        )
         .await;
     assert_eq!(r.status(), 201);
     let v: Value = r.json().await.unwrap();
@@ -170,7 +214,11 @@ async fn a_device_token_works_until_it_is_revoked() {
     assert_eq!(me["device"], id.as_str());
     let listed = n.get_json(&admin, "/api/v1/device-tokens").await;
     assert!(
-        listed.as_array().unwrap().iter().all(|t| t["token"].is_null()),
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["token"].is_null()),
         "secrets are never listed: {listed}"
     );
     let r = n
@@ -216,20 +264,37 @@ async fn a_retried_sighting_is_stored_once_and_reads_of_history_are_audited() {
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["seq"], first["seq"]);
     // Another client id is another report.
-    assert_eq!(n.post(&agent, "/api/v1/sightings", &sighting("c-2")).await.status(), 201);
+    assert_eq!(
+        n.post(&agent, "/api/v1/sightings", &sighting("c-2"))
+            .await
+            .status(),
+        201
+    );
 
-    let h = n.get_json(&analyst, "/api/v1/history/events?kind=sighting").await;
+    let h = n
+        .get_json(&analyst, "/api/v1/history/events?kind=sighting")
+        .await;
     let events = h["events"].as_array().unwrap();
     assert_eq!(events.len(), 2, "{h}");
     let body = &events[0]["body"];
     assert_eq!(body["reporter"], "garcia");
-    assert!(body["photo"].is_null(), "the photo is stored apart, by digest");
+    assert!(
+        body["photo"].is_null(),
+        "the photo is stored apart, by digest"
+    );
     let sha = body["photo_sha256"].as_str().unwrap();
-    let photo = n.get(&agent, &format!("/api/v1/sightings/{sha}/photo")).await;
+    let photo = n
+        .get(&agent, &format!("/api/v1/sightings/{sha}/photo"))
+        .await;
     assert_eq!(photo.status(), 200);
     assert_eq!(photo.headers()["content-type"], "image/jpeg");
 
-    let ex = n.get(&analyst, "/api/v1/history/export?kind=sighting&format=geojson").await;
+    let ex = n
+        .get(
+            &analyst,
+            "/api/v1/history/export?kind=sighting&format=geojson",
+        )
+        .await;
     assert_eq!(ex.status(), 200);
     let gj: Value = ex.json().await.unwrap();
     assert_eq!(gj["features"].as_array().unwrap().len(), 2);
@@ -256,7 +321,10 @@ async fn a_retried_sighting_is_stored_once_and_reads_of_history_are_audited() {
 
 #[tokio::test]
 async fn oversized_requests_and_floods_are_refused() {
-    let n = TestNode::start("[http]\nbind = \"127.0.0.1:0\"\nmax_body_bytes = 4096\nrate_per_s = 2\nrate_burst = 5\n").await;
+    let n = TestNode::start(
+        "[http]\nbind = \"127.0.0.1:0\"\nmax_body_bytes = 4096\nrate_per_s = 2\nrate_burst = 5\n",
+    )
+    .await;
     let admin = n.admin().await;
     let big = json!({ "name": "x".repeat(10_000), "role": "agent", "password": "long enough pw" });
     let r = n.post(&admin, "/api/v1/users", &big).await;
@@ -298,7 +366,10 @@ async fn the_first_start_makes_one_admin_and_never_a_default_password() {
     let node = dronewatch_server::node::start_with_admin_password(cfg.clone(), None)
         .await
         .unwrap();
-    let generated = node.generated_admin_password.clone().expect("a generated password");
+    let generated = node
+        .generated_admin_password
+        .clone()
+        .expect("a generated password");
     assert!(generated.len() >= 16, "{generated}");
     let base = format!("http://{}", node.http_addr);
     let http = reqwest::Client::new();

@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 use support::{TestNode, eventually};
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn ws(n: &TestNode, token: &str, query: &str) -> Ws {
     let url = format!(
@@ -33,7 +34,10 @@ async fn ws(n: &TestNode, token: &str, query: &str) -> Ws {
 async fn next_of(ws: &mut Ws, kind: &str, timeout: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let msg = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .ok()??
+            .ok()?;
         if let Message::Text(t) = msg {
             let v: Value = serde_json::from_str(&t).unwrap();
             if v["type"] == kind {
@@ -52,7 +56,9 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
     let n = TestNode::start("").await;
     let admin = n.admin().await;
     let mut live = ws(&n, &admin, "").await;
-    let hello = next_of(&mut live, "hello", Duration::from_secs(5)).await.unwrap();
+    let hello = next_of(&mut live, "hello", Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(hello["role"], "admin");
 
     let epoch = now();
@@ -65,9 +71,17 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
         ..LoadConfig::default()
     };
     let mut scene = LoadScene::new(cfg, epoch);
-    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0).await.unwrap();
-    let sensors: Vec<(String, SensorKind)> = scene.sensors().into_iter().map(|s| (s.id.0, s.kind)).collect();
-    link.register(&sensors, epoch, Duration::from_secs(5)).await.unwrap();
+    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
+        .await
+        .unwrap();
+    let sensors: Vec<(String, SensorKind)> = scene
+        .sensors()
+        .into_iter()
+        .map(|s| (s.id.0, s.kind))
+        .collect();
+    link.register(&sensors, epoch, Duration::from_secs(5))
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut buf = Vec::new();
     let mut deltas = 0;
@@ -116,10 +130,20 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
             near += 1;
         }
     }
-    assert!(near >= 38, "{near} of 40 drones have a track within 60 m; {} tracks", tracks.len());
+    assert!(
+        near >= 38,
+        "{near} of 40 drones have a track within 60 m; {} tracks",
+        tracks.len()
+    );
     assert!(tracks.len() <= 44, "{} tracks for 40 drones", tracks.len());
-    let with_serial = tracks.iter().filter(|t| t["remote_id_serial"].is_string()).count();
-    assert!(with_serial >= 9, "Remote ID serials on {with_serial} tracks");
+    let with_serial = tracks
+        .iter()
+        .filter(|t| t["remote_id_serial"].is_string())
+        .count();
+    assert!(
+        with_serial >= 9,
+        "Remote ID serials on {with_serial} tracks"
+    );
 
     let sensors = n.get_json(&admin, "/api/v1/sensors").await;
     let radar = sensors
@@ -138,7 +162,10 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
     let report = store.verify().await.unwrap();
     assert!(report.ok(), "{report:?}");
     let metrics = n.node().metrics.encode();
-    assert!(metrics.contains("dronewatch_tracks 4"), "tracks gauge: {metrics}");
+    assert!(
+        metrics.contains("dronewatch_tracks 4"),
+        "tracks gauge: {metrics}"
+    );
     n.stop().await;
 }
 
@@ -177,7 +204,11 @@ async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert(
     let far_agent = frame.to_lla(&[3000.0, -3000.0, 0.0]);
     for (tok, p) in [(&garcia, agent_pos), (&lee, far_agent)] {
         let r = n
-            .post(tok, "/api/v1/agents/me/position", &json!({"position": {"lat_deg": p.lat_deg, "lon_deg": p.lon_deg, "h_m": p.h_m}}))
+            .post(
+                tok,
+                "/api/v1/agents/me/position",
+                &json!({"position": {"lat_deg": p.lat_deg, "lon_deg": p.lon_deg, "h_m": p.h_m}}),
+            )
             .await;
         assert_eq!(r.status(), 201);
     }
@@ -187,10 +218,16 @@ async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert(
 
     // A drone 500 m north at 60 m, flying south at 15 m/s straight at the agent.
     let radar = frame.to_lla(&[800.0, 200.0, 5.0]);
-    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0).await.unwrap();
-    link.register(&[("radar-a".into(), SensorKind::Radar)], now(), Duration::from_secs(5))
+    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
         .await
         .unwrap();
+    link.register(
+        &[("radar-a".into(), SensorKind::Radar)],
+        now(),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     let feeder = tokio::spawn(async move {
         let start = Instant::now();
         let mut k = 0u64;
@@ -210,9 +247,15 @@ async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert(
         .expect("garcia is warned");
     let w = &warning["warning"];
     assert_eq!(w["agent_id"], "garcia");
-    assert!(["warning", "critical", "advisory"].contains(&w["level"].as_str().unwrap()), "{w}");
+    assert!(
+        ["warning", "critical", "advisory"].contains(&w["level"].as_str().unwrap()),
+        "{w}"
+    );
     let bearing = w["bearing_deg"].as_f64().unwrap();
-    assert!(!(15.0..=345.0).contains(&bearing), "the drone is north: {bearing}");
+    assert!(
+        !(15.0..=345.0).contains(&bearing),
+        "the drone is north: {bearing}"
+    );
     assert!(w["advice"].as_str().unwrap().len() > 10);
 
     let alert = next_of(&mut ops_ws, "alert", Duration::from_secs(10))
@@ -227,26 +270,58 @@ async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert(
         .collect();
     assert!(reasons.contains(&"closing_on_agent"), "{reasons:?}");
     // Lee, 4 km away, is never told about garcia's drone.
-    assert!(next_of(&mut lee_ws, "warning", Duration::from_millis(500)).await.is_none());
+    assert!(
+        next_of(&mut lee_ws, "warning", Duration::from_millis(500))
+            .await
+            .is_none()
+    );
 
     // The agent acknowledges the warning; the officer acknowledges the alert.
     let wid = w["id"].as_str().unwrap();
-    let r = n.post(&garcia, &format!("/api/v1/warnings/{wid}/acknowledge"), &json!({})).await;
+    let r = n
+        .post(
+            &garcia,
+            &format!("/api/v1/warnings/{wid}/acknowledge"),
+            &json!({}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let r = n
-        .post(&officer, &format!("/api/v1/alerts/{id}/acknowledge"), &json!({"note": "seen on camera 3"}))
+        .post(
+            &officer,
+            &format!("/api/v1/alerts/{id}/acknowledge"),
+            &json!({"note": "seen on camera 3"}),
+        )
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
     let a = n.get_json(&officer, &format!("/api/v1/alerts/{id}")).await;
     assert_eq!(a["state"], "acknowledged");
-    assert!(a["history"].as_array().unwrap().iter().any(|e| e["actor"] == "officer"));
+    assert!(
+        a["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor"] == "officer")
+    );
     // A closed alert cannot be acknowledged again... after resolving it.
     assert_eq!(
-        n.post(&officer, &format!("/api/v1/alerts/{id}/resolve"), &json!({})).await.status(),
+        n.post(
+            &officer,
+            &format!("/api/v1/alerts/{id}/resolve"),
+            &json!({})
+        )
+        .await
+        .status(),
         200
     );
     assert_eq!(
-        n.post(&officer, &format!("/api/v1/alerts/{id}/acknowledge"), &json!({})).await.status(),
+        n.post(
+            &officer,
+            &format!("/api/v1/alerts/{id}/acknowledge"),
+            &json!({})
+        )
+        .await
+        .status(),
         409
     );
 
@@ -261,7 +336,9 @@ async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert(
         .collect();
     assert!(actions.contains(&"warning_acknowledged"), "{actions:?}");
     assert!(actions.contains(&"acknowledge"), "{actions:?}");
-    let warnings = n.get_json(&admin, "/api/v1/history/events?kind=warning").await;
+    let warnings = n
+        .get_json(&admin, "/api/v1/history/events?kind=warning")
+        .await;
     assert!(!warnings["events"].as_array().unwrap().is_empty());
 
     let stats = feeder.await.unwrap();
@@ -284,9 +361,17 @@ async fn a_slow_websocket_client_at_1_hz_gets_snapshots_filtered_by_area() {
     };
     let origin = cfg.origin;
     let mut scene = LoadScene::new(cfg, epoch);
-    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0).await.unwrap();
-    let sensors: Vec<(String, SensorKind)> = scene.sensors().into_iter().map(|s| (s.id.0, s.kind)).collect();
-    link.register(&sensors, epoch, Duration::from_secs(5)).await.unwrap();
+    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
+        .await
+        .unwrap();
+    let sensors: Vec<(String, SensorKind)> = scene
+        .sensors()
+        .into_iter()
+        .map(|s| (s.id.0, s.kind))
+        .collect();
+    link.register(&sensors, epoch, Duration::from_secs(5))
+        .await
+        .unwrap();
     // A box around the north-east quarter of the area.
     let bbox = format!(
         "{},{},{},{}",
@@ -295,7 +380,12 @@ async fn a_slow_websocket_client_at_1_hz_gets_snapshots_filtered_by_area() {
         origin.lon_deg + 0.05,
         origin.lat_deg + 0.05
     );
-    let mut slow = ws(&n, &admin, &format!("&rate_ms=1000&kinds=tracks&bbox={bbox}")).await;
+    let mut slow = ws(
+        &n,
+        &admin,
+        &format!("&rate_ms=1000&kinds=tracks&bbox={bbox}"),
+    )
+    .await;
     let feeder = tokio::spawn(async move {
         let start = Instant::now();
         let mut buf = Vec::new();
@@ -312,7 +402,8 @@ async fn a_slow_websocket_client_at_1_hz_gets_snapshots_filtered_by_area() {
     let mut snapshots = Vec::new();
     let mut deltas = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
-    while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout_at(deadline, slow.next()).await {
+    while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout_at(deadline, slow.next()).await
+    {
         let v: Value = serde_json::from_str(&t).unwrap();
         match v["type"].as_str() {
             Some("snapshot") => snapshots.push((Instant::now(), v)),
@@ -322,23 +413,36 @@ async fn a_slow_websocket_client_at_1_hz_gets_snapshots_filtered_by_area() {
     }
     feeder.await.unwrap();
     assert_eq!(deltas, 0, "a 1 Hz client gets no deltas");
-    assert!((6..=10).contains(&snapshots.len()), "{} snapshots in 8 s", snapshots.len());
+    assert!(
+        (6..=10).contains(&snapshots.len()),
+        "{} snapshots in 8 s",
+        snapshots.len()
+    );
     let last = &snapshots.last().unwrap().1;
     let tracks = last["tracks"].as_array().unwrap();
     assert!(!tracks.is_empty());
     for t in tracks {
         let lat = t["position"]["lat_deg"].as_f64().unwrap();
         let lon = t["position"]["lon_deg"].as_f64().unwrap();
-        assert!(lat >= origin.lat_deg && lon >= origin.lon_deg, "outside the box: {t}");
+        assert!(
+            lat >= origin.lat_deg && lon >= origin.lon_deg,
+            "outside the box: {t}"
+        );
     }
     let all = n.get_json(&admin, "/api/v1/tracks").await;
     assert!(all["tracks"].as_array().unwrap().len() > tracks.len());
 
     // Changing the filter over the socket.
-    slow.send(Message::Text(json!({"type": "subscribe", "kinds": ["bogus"]}).to_string().into()))
+    slow.send(Message::Text(
+        json!({"type": "subscribe", "kinds": ["bogus"]})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    let err = next_of(&mut slow, "error", Duration::from_secs(3))
         .await
         .unwrap();
-    let err = next_of(&mut slow, "error", Duration::from_secs(3)).await.unwrap();
     assert!(err["message"].as_str().unwrap().contains("bogus"));
     n.stop().await;
 }
@@ -349,13 +453,24 @@ async fn http_detections_are_answered_once_durable_and_bad_ones_are_refused_by_f
     let admin = n.admin().await;
     // A sensor's device token: role sensor.
     let r = n
-        .post(&admin, "/api/v1/users", &json!({"name": "radar-http", "role": "sensor", "password": "sensor password 1"}))
+        .post(
+            &admin,
+            "/api/v1/users",
+            &json!({"name": "radar-http", "role": "sensor", "password": "sensor password 1"}),
+        )
         .await;
     assert_eq!(r.status(), 201);
     let r = n
-        .post(&admin, "/api/v1/users/radar-http/device-tokens", &json!({"label": "radar box"}))
+        .post(
+            &admin,
+            "/api/v1/users/radar-http/device-tokens",
+            &json!({"label": "radar box"}),
+        )
         .await;
-    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    let token = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let t = now();
     let det = json!({
         "t": t.0, "sensor_id": "radar-http", "sensor_kind": "radar", "seq": 7,
@@ -363,11 +478,15 @@ async fn http_detections_are_answered_once_durable_and_bad_ones_are_refused_by_f
         "measurement": {"kind": "range_az_el", "range_m": 900.0, "az_deg": 10.0, "el_deg": 3.0,
                         "sigma_range_m": 5.0, "sigma_az_deg": 0.5, "sigma_el_deg": 0.5}
     });
-    let r = n.post(&token, "/api/v1/sensors/radar-http/detections", &det).await;
+    let r = n
+        .post(&token, "/api/v1/sensors/radar-http/detections", &det)
+        .await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
     let mut bad = det.clone();
     bad["measurement"]["el_deg"] = json!(120.0);
-    let r = n.post(&token, "/api/v1/sensors/radar-http/detections", &bad).await;
+    let r = n
+        .post(&token, "/api/v1/sensors/radar-http/detections", &bad)
+        .await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("el_deg"));
     // A sensor token reads nothing.

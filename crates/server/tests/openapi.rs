@@ -50,7 +50,10 @@ fn the_committed_document_is_the_generated_one() {
             if path == "/api/v1/auth/login" {
                 continue;
             }
-            assert!(op.get("security").is_some(), "{method} {path} has no security");
+            assert!(
+                op.get("security").is_some(),
+                "{method} {path} has no security"
+            );
         }
     }
 }
@@ -84,7 +87,12 @@ fn an_independent_validator_accepts_it() {
 #[tokio::test]
 async fn the_node_serves_the_document() {
     let n = support::TestNode::start("").await;
-    let r = n.http.get(n.url("/api/v1/openapi.json")).send().await.unwrap();
+    let r = n
+        .http
+        .get(n.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let served: Value = r.json().await.unwrap();
     let generated: Value = serde_json::from_str(&dronewatch_server::api::openapi::json()).unwrap();

@@ -36,9 +36,14 @@ impl From<dronewatch_store::UserRecord> for UserView {
 /// Every user.
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = [UserView])))]
-pub async fn users(State(s): State<AppState>, who: Authed) -> Result<Json<Vec<UserView>>, ApiError> {
+pub async fn users(
+    State(s): State<AppState>,
+    who: Authed,
+) -> Result<Json<Vec<UserView>>, ApiError> {
     who.require(Perm::Admin)?;
-    Ok(Json(s.store.users().await?.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        s.store.users().await?.into_iter().map(Into::into).collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -67,7 +72,9 @@ pub async fn create_user(
         serde_json::json!({ "name": req.name, "role": req.role.as_str() }),
     )
     .await?;
-    s.auth.create_user(&req.name, req.role, &req.password).await?;
+    s.auth
+        .create_user(&req.name, req.role, &req.password)
+        .await?;
     let user = s
         .store
         .user(&req.name)
@@ -98,8 +105,12 @@ pub async fn update_user(
     Json(req): Json<UserChange>,
 ) -> Result<Json<UserView>, ApiError> {
     let who = who.require(Perm::Admin)?;
-    if name == who.user && (req.disabled == Some(true) || req.role.is_some_and(|r| r != Role::Admin)) {
-        return Err(ApiError::Conflict("an admin cannot disable or demote itself".into()));
+    if name == who.user
+        && (req.disabled == Some(true) || req.role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(ApiError::Conflict(
+            "an admin cannot disable or demote itself".into(),
+        ));
     }
     audit(
         &s,
@@ -143,7 +154,13 @@ pub async fn delete_user(
     if name == who.user {
         return Err(ApiError::Conflict("an admin cannot delete itself".into()));
     }
-    audit(&s, &who.user, "user_delete", serde_json::json!({ "name": name })).await?;
+    audit(
+        &s,
+        &who.user,
+        "user_delete",
+        serde_json::json!({ "name": name }),
+    )
+    .await?;
     s.store.delete_user(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -201,7 +218,10 @@ pub async fn create_device_token(
         serde_json::json!({ "id": rec.id, "user": name, "label": req.label }),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(DeviceTokenView::new(rec, Some(secret)))))
+    Ok((
+        StatusCode::CREATED,
+        Json(DeviceTokenView::new(rec, Some(secret))),
+    ))
 }
 
 /// Every device token (without secrets).
@@ -231,8 +251,16 @@ pub async fn revoke_device_token(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let who = who.require(Perm::Admin)?;
-    audit(&s, &who.user, "device_token_revoke", serde_json::json!({ "id": id })).await?;
-    s.store.revoke_device_token(&id, crate::clock::now()).await?;
+    audit(
+        &s,
+        &who.user,
+        "device_token_revoke",
+        serde_json::json!({ "id": id }),
+    )
+    .await?;
+    s.store
+        .revoke_device_token(&id, crate::clock::now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -131,7 +131,11 @@ fn queries(p: &HistoryParams, max_limit: usize) -> Result<Vec<EventQuery>, ApiEr
         Some("desc") => true,
         Some(o) => return Err(ApiError::BadRequest(format!("order {o:?}: asc or desc"))),
     };
-    let from = p.from.as_deref().map(|s| parse_time("from", s)).transpose()?;
+    let from = p
+        .from
+        .as_deref()
+        .map(|s| parse_time("from", s))
+        .transpose()?;
     let to = p.to.as_deref().map(|s| parse_time("to", s)).transpose()?;
     let bbox = p.bbox.as_deref().map(parse_bbox).transpose()?;
     Ok(by_chain
@@ -179,7 +183,13 @@ pub async fn events(
 ) -> Result<Json<EventsResponse>, ApiError> {
     let who = who.require(Perm::ReadHistory)?;
     let qs = queries(&p, 5000)?;
-    audit(&s, &who.user, "history_read", serde_json::to_value(&p).unwrap_or_default()).await?;
+    audit(
+        &s,
+        &who.user,
+        "history_read",
+        serde_json::to_value(&p).unwrap_or_default(),
+    )
+    .await?;
     let (events, truncated) = run(&s, qs).await?;
     Ok(Json(EventsResponse {
         events: events.into_iter().map(EventView::from).collect(),
@@ -206,7 +216,9 @@ pub async fn export(
     let who = who.require(Perm::Export)?;
     let format = f.format.as_deref().unwrap_or("geojson");
     if !matches!(format, "geojson" | "csv" | "jsonl") {
-        return Err(ApiError::BadRequest(format!("format {format:?}: geojson, csv or jsonl")));
+        return Err(ApiError::BadRequest(format!(
+            "format {format:?}: geojson, csv or jsonl"
+        )));
     }
     let qs = queries(&p, 100_000)?;
     audit(
@@ -224,7 +236,10 @@ pub async fn export(
     };
     let disposition = format!("attachment; filename=\"dronewatch-{}.{ext}\"", s.sector);
     Ok((
-        [(header::CONTENT_TYPE, mime.to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
         body,
     )
         .into_response())
@@ -239,12 +254,17 @@ fn csv_field(s: &str) -> String {
 }
 
 fn to_csv(events: &[StoredEvent]) -> String {
-    let mut out = String::from("chain,seq,kind,t_unix_ns,source,serial,track_id,lat_deg,lon_deg,h_m,hash\n");
+    let mut out =
+        String::from("chain,seq,kind,t_unix_ns,source,serial,track_id,lat_deg,lon_deg,h_m,hash\n");
     for e in events {
         let (lat, lon, h) = e
             .position
             .map_or((String::new(), String::new(), String::new()), |p| {
-                (p.lat_deg.to_string(), p.lon_deg.to_string(), p.h_m.to_string())
+                (
+                    p.lat_deg.to_string(),
+                    p.lon_deg.to_string(),
+                    p.h_m.to_string(),
+                )
             });
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{}\n",

@@ -75,7 +75,10 @@ pub fn router(state: AppState) -> Router {
         .route("/sensors", get(picture::sensors))
         .route("/agents", get(picture::agents))
         .route("/warnings", get(picture::warnings))
-        .route("/warnings/{id}/acknowledge", post(reports::acknowledge_warning))
+        .route(
+            "/warnings/{id}/acknowledge",
+            post(reports::acknowledge_warning),
+        )
         .route("/agents/me/position", post(reports::position))
         .route(
             "/sightings",
@@ -90,7 +93,10 @@ pub fn router(state: AppState) -> Router {
             "/users/{name}",
             axum::routing::patch(admin::update_user).delete(admin::delete_user),
         )
-        .route("/users/{name}/device-tokens", post(admin::create_device_token))
+        .route(
+            "/users/{name}/device-tokens",
+            post(admin::create_device_token),
+        )
         .route("/device-tokens", get(admin::device_tokens))
         .route(
             "/device-tokens/{id}",
@@ -100,13 +106,19 @@ pub fn router(state: AppState) -> Router {
         .route("/store/verify", post(admin::verify))
         .route("/stream", get(stream::stream))
         .route("/openapi.json", get(openapi::document))
-        .layer(middleware::from_fn_with_state(state.clone(), limit::rate_limit));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit::rate_limit,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(middleware::from_fn_with_state(state.clone(), count_responses))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::overriding(
             axum::http::header::CACHE_CONTROL,
@@ -127,7 +139,11 @@ async fn healthz() -> &'static str {
 /// Readiness: the pipeline runs and the store answers.
 async fn readyz(State(s): State<AppState>) -> Response {
     let pipeline = s.ready.load(std::sync::atomic::Ordering::Relaxed);
-    let store = s.store.last_seq(dronewatch_store::Chain::Records).await.is_ok();
+    let store = s
+        .store
+        .last_seq(dronewatch_store::Chain::Records)
+        .await
+        .is_ok();
     let status = if pipeline && store {
         StatusCode::OK
     } else {
@@ -199,7 +215,11 @@ impl FromRequestParts<AppState> for Authed {
 }
 
 pub(crate) fn bearer(parts: &Parts) -> Option<String> {
-    if let Some(h) = parts.headers.get(AUTHORIZATION).and_then(|h| h.to_str().ok()) {
+    if let Some(h) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+    {
         return h
             .strip_prefix("Bearer ")
             .or_else(|| h.strip_prefix("bearer "))

@@ -79,7 +79,10 @@ pub async fn tracks(
     let tracks = snap
         .tracks
         .iter()
-        .filter(|t| bbox.as_ref().is_none_or(|b| in_bbox(b, t.lat_deg, t.lon_deg)))
+        .filter(|t| {
+            bbox.as_ref()
+                .is_none_or(|b| in_bbox(b, t.lat_deg, t.lon_deg))
+        })
         .map(|t| t.view.clone())
         .collect();
     Ok(Json(TracksResponse {
@@ -121,7 +124,10 @@ pub async fn track(
         .as_ref()
         .and_then(|t| t.alert_id)
         .and_then(|a| lock(&s.hub.boards.alerts).get(&a).map(|v| (**v).clone()));
-    let reasons = alert.as_ref().map(|a| a.reasons.clone()).unwrap_or_default();
+    let reasons = alert
+        .as_ref()
+        .map(|a| a.reasons.clone())
+        .unwrap_or_default();
     let from = dronewatch_model::TimeNs(snap.t_unix_ns).plus_secs(-600.0);
     let rows = s
         .store
@@ -273,15 +279,23 @@ pub async fn alert_action(
 /// Sensors with their health and traffic.
 #[utoipa::path(get, path = "/api/v1/sensors", tag = "picture", security(("bearer" = [])),
     responses((status = 200, body = [SensorView])))]
-pub async fn sensors(State(s): State<AppState>, who: Authed) -> Result<Json<Vec<SensorView>>, ApiError> {
+pub async fn sensors(
+    State(s): State<AppState>,
+    who: Authed,
+) -> Result<Json<Vec<SensorView>>, ApiError> {
     who.require(Perm::ReadLive)?;
-    Ok(Json(lock(&s.hub.boards.sensors).values().cloned().collect()))
+    Ok(Json(
+        lock(&s.hub.boards.sensors).values().cloned().collect(),
+    ))
 }
 
 /// Agents' last known positions.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "picture", security(("bearer" = [])),
     responses((status = 200, body = [AgentView])))]
-pub async fn agents(State(s): State<AppState>, who: Authed) -> Result<Json<Vec<AgentView>>, ApiError> {
+pub async fn agents(
+    State(s): State<AppState>,
+    who: Authed,
+) -> Result<Json<Vec<AgentView>>, ApiError> {
     who.require(Perm::ReadLive)?;
     Ok(Json(lock(&s.hub.boards.agents).values().cloned().collect()))
 }
@@ -289,7 +303,10 @@ pub async fn agents(State(s): State<AppState>, who: Authed) -> Result<Json<Vec<A
 /// Current warnings: an agent sees its own; the ops center sees every agent's.
 #[utoipa::path(get, path = "/api/v1/warnings", tag = "warnings", security(("bearer" = [])),
     responses((status = 200, body = [WarningView])))]
-pub async fn warnings(State(s): State<AppState>, who: Authed) -> Result<Json<Vec<WarningView>>, ApiError> {
+pub async fn warnings(
+    State(s): State<AppState>,
+    who: Authed,
+) -> Result<Json<Vec<WarningView>>, ApiError> {
     let p = who.require(Perm::ReadLive)?;
     let boards = lock(&s.hub.boards.warnings);
     let list = if p.role == Role::Agent {

@@ -135,7 +135,9 @@ fn check_sighting(r: &SightingReport) -> Result<TimeNs, ApiError> {
     if r.height_m.is_some_and(|h| !(0.0..=5000.0).contains(&h)) {
         return bad("height_m: 0 to 5000");
     }
-    if r.reporter_accuracy_m.is_some_and(|a| !(0.0..=10_000.0).contains(&a)) {
+    if r.reporter_accuracy_m
+        .is_some_and(|a| !(0.0..=10_000.0).contains(&a))
+    {
         return bad("reporter_accuracy_m: 0 to 10000");
     }
     if r.note.as_ref().is_some_and(|n| n.len() > 4000) {
@@ -155,8 +157,9 @@ fn photo_ext(mime: &str) -> Option<&'static str> {
 
 /// Writes the photo under its SHA-256 (durably: it is evidence) and returns the digest.
 fn save_photo(s: &AppState, photo: &crate::view::Photo) -> Result<String, ApiError> {
-    let ext = photo_ext(&photo.mime)
-        .ok_or_else(|| ApiError::BadRequest("photo.mime: image/jpeg, image/png or image/webp".into()))?;
+    let ext = photo_ext(&photo.mime).ok_or_else(|| {
+        ApiError::BadRequest("photo.mime: image/jpeg, image/png or image/webp".into())
+    })?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(photo.data_base64.as_bytes())
         .map_err(|e| ApiError::BadRequest(format!("photo.data_base64: {e}")))?;
@@ -187,7 +190,11 @@ pub async fn photo(
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::BadRequest("sha256: 64 hex digits".into()));
     }
-    for (ext, mime) in [("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp")] {
+    for (ext, mime) in [
+        ("jpg", "image/jpeg"),
+        ("png", "image/png"),
+        ("webp", "image/webp"),
+    ] {
         if let Ok(bytes) = std::fs::read(s.blobs_dir.join(format!("{sha256}.{ext}"))) {
             return Ok(([(axum::http::header::CONTENT_TYPE, mime)], bytes).into_response());
         }
@@ -214,12 +221,16 @@ pub async fn position(
     let who = who.require(Perm::Report)?;
     let p: dronewatch_model::Lla = req.position.into();
     if !p.is_valid() || !(-180.0..=180.0).contains(&p.lon_deg) {
-        return Err(ApiError::BadRequest("position: not a WGS84 position".into()));
+        return Err(ApiError::BadRequest(
+            "position: not a WGS84 position".into(),
+        ));
     }
     let now = crate::clock::now();
     let t = req.t_unix_ns.map_or(now, TimeNs);
     if t.secs_since(now).abs() > 3600.0 {
-        return Err(ApiError::BadRequest("t_unix_ns: more than an hour from now".into()));
+        return Err(ApiError::BadRequest(
+            "t_unix_ns: more than an hour from now".into(),
+        ));
     }
     let fix = AgentFix {
         agent_id: AgentId::new(who.user.clone()),
@@ -266,7 +277,13 @@ pub async fn acknowledge_warning(
             .to_string(),
         }))
         .await?;
-    audit(&s, &who.user, "warning_acknowledged", serde_json::json!({ "warning_id": id })).await?;
+    audit(
+        &s,
+        &who.user,
+        "warning_acknowledged",
+        serde_json::json!({ "warning_id": id }),
+    )
+    .await?;
     w.acknowledged_unix_ns = Some(now.0);
     if let Some(list) = lock(&s.hub.boards.warnings).get_mut(&w.agent_id) {
         for x in list.iter_mut().filter(|x| x.id == w.id) {
@@ -290,8 +307,9 @@ pub async fn detection(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     who.require(Perm::Ingest)?;
-    let kind = MessageKind::from_topic_level(&kind)
-        .ok_or_else(|| ApiError::NotFound(format!("kind {kind:?}: detections, status or remoteid")))?;
+    let kind = MessageKind::from_topic_level(&kind).ok_or_else(|| {
+        ApiError::NotFound(format!("kind {kind:?}: detections, status or remoteid"))
+    })?;
     let now = crate::clock::now();
     let received = Received {
         at: now,

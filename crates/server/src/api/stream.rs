@@ -131,7 +131,13 @@ pub async fn stream(
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(20);
 
-async fn client(mut ws: WebSocket, s: AppState, who: Principal, mut filter: Filter, realtime: bool) {
+async fn client(
+    mut ws: WebSocket,
+    s: AppState,
+    who: Principal,
+    mut filter: Filter,
+    realtime: bool,
+) {
     s.metrics.ws_clients.inc();
     let mut deltas = s.hub.deltas.subscribe();
     let mut snapshots = s.hub.snapshots.subscribe();
@@ -217,13 +223,20 @@ fn resubscribe(text: &str, _old: &Filter) -> Result<Filter, ApiError> {
     let sub: Subscribe = serde_json::from_str(text)
         .map_err(|e| ApiError::BadRequest(format!("not a subscribe message: {e}")))?;
     if sub.kind != "subscribe" {
-        return Err(ApiError::BadRequest(format!("unknown message type {:?}", sub.kind)));
+        return Err(ApiError::BadRequest(format!(
+            "unknown message type {:?}",
+            sub.kind
+        )));
     }
     let kinds = sub.kinds.map(|k| k.join(","));
     Filter::parse(sub.bbox.as_deref(), kinds.as_deref())
 }
 
-fn push_tracks<'a>(out: &mut String, items: impl Iterator<Item = &'a Arc<crate::live::TrackItem>>, filter: &Filter) -> usize {
+fn push_tracks<'a>(
+    out: &mut String,
+    items: impl Iterator<Item = &'a Arc<crate::live::TrackItem>>,
+    filter: &Filter,
+) -> usize {
     let mut n = 0;
     out.push('[');
     for t in items.filter(|t| filter.here(Some((t.lat_deg, t.lon_deg)))) {

@@ -181,7 +181,10 @@ impl FusionStage {
     fn refuse(&self, sensor: &str, reason: &'static str, refusals: &mut Refusals) {
         self.metrics
             .observations_refused
-            .get_or_create(&vec![("sensor", sensor.to_string()), ("reason", reason.into())])
+            .get_or_create(&vec![
+                ("sensor", sensor.to_string()),
+                ("reason", reason.into()),
+            ])
             .inc();
         *refusals.by_sensor.entry(sensor.to_string()).or_default() += 1;
     }
@@ -244,7 +247,11 @@ impl FusionStage {
                     kind: EventKind::Track,
                     t: tr.t,
                     source: Some(self.sector.clone()),
-                    serial: item.view.remote_id_serial.clone().or(item.view.icao_address.clone()),
+                    serial: item
+                        .view
+                        .remote_id_serial
+                        .clone()
+                        .or(item.view.icao_address.clone()),
                     track_id: Some(id),
                     position: Some(tr.position),
                     idempotency_key: None,

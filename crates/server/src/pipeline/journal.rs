@@ -171,8 +171,16 @@ impl Journal {
                 Input::Source(SourceEvent::Health(h)) => self.health(h),
                 Input::Source(SourceEvent::Record(_)) | Input::Record(_) => {}
                 Input::Sighting(report, obs) => {
-                    let pos = (report.reporter_position.lat_deg, report.reporter_position.lon_deg);
-                    self.out.hub.publish_event(LiveEvent::new("sighting", Some(pos), Audience::Everyone, &report));
+                    let pos = (
+                        report.reporter_position.lat_deg,
+                        report.reporter_position.lon_deg,
+                    );
+                    self.out.hub.publish_event(LiveEvent::new(
+                        "sighting",
+                        Some(pos),
+                        Audience::Everyone,
+                        &report,
+                    ));
                     if let Some(obs) = obs {
                         fusion.observations.push((obs, p.received));
                     }
@@ -184,7 +192,12 @@ impl Journal {
                         position: fix.position.into(),
                     };
                     let pos = (fix.position.lat_deg, fix.position.lon_deg);
-                    self.out.hub.publish_event(LiveEvent::new("agent", Some(pos), Audience::Everyone, &view));
+                    self.out.hub.publish_event(LiveEvent::new(
+                        "agent",
+                        Some(pos),
+                        Audience::Everyone,
+                        &view,
+                    ));
                     lock(&self.out.hub.boards.agents).insert(view.agent_id.clone(), view);
                     if let Some(agents) = &self.out.agents
                         && agents.send(fix).await.is_err()
@@ -197,9 +210,12 @@ impl Journal {
         if !per_sensor.is_empty() {
             let mut sensors = lock(&self.out.hub.boards.sensors);
             for (id, (n, last)) in per_sensor {
-                let s = sensors.entry(id.clone()).or_insert_with(|| unknown_sensor(id));
+                let s = sensors
+                    .entry(id.clone())
+                    .or_insert_with(|| unknown_sensor(id));
                 s.observations += n;
-                s.last_observation_unix_ns = Some(s.last_observation_unix_ns.unwrap_or(i64::MIN).max(last));
+                s.last_observation_unix_ns =
+                    Some(s.last_observation_unix_ns.unwrap_or(i64::MIN).max(last));
             }
         }
         if let Some(tx) = &self.out.fusion
@@ -223,9 +239,12 @@ impl Journal {
             s.clone()
         };
         let pos = view.position.map(|p| (p.lat_deg, p.lon_deg));
-        self.out
-            .hub
-            .publish_event(LiveEvent::new("sensor_health", pos, Audience::Everyone, &view));
+        self.out.hub.publish_event(LiveEvent::new(
+            "sensor_health",
+            pos,
+            Audience::Everyone,
+            &view,
+        ));
     }
 }
 

@@ -173,7 +173,9 @@ impl ThreatStage {
         }
         for change in changes {
             let id = match change {
-                AlertChange::Opened(id) | AlertChange::Updated(id) | AlertChange::Escalated(id) => id,
+                AlertChange::Opened(id) | AlertChange::Updated(id) | AlertChange::Escalated(id) => {
+                    id
+                }
             };
             if let Some(alert) = self.book.get(id) {
                 let view = self.publish_alert(alert);
@@ -205,8 +207,12 @@ impl ThreatStage {
         let view = AlertView::new(&self.sector, alert);
         lock(&self.hub.boards.alerts).insert(view.id, Arc::new(view.clone()));
         let pos = (view.last_position.lat_deg, view.last_position.lon_deg);
-        self.hub
-            .publish_event(LiveEvent::new("alert", Some(pos), Audience::Everyone, &view));
+        self.hub.publish_event(LiveEvent::new(
+            "alert",
+            Some(pos),
+            Audience::Everyone,
+            &view,
+        ));
         view
     }
 
@@ -222,7 +228,9 @@ impl ThreatStage {
                 let t = crate::clock::now();
                 let alert_id = AlertId(id);
                 let done = match &op {
-                    AlertOp::Acknowledge => self.book.acknowledge(alert_id, &actor, t, note.clone()),
+                    AlertOp::Acknowledge => {
+                        self.book.acknowledge(alert_id, &actor, t, note.clone())
+                    }
                     AlertOp::Assign(to) => self.book.assign(alert_id, &actor, to, t, note.clone()),
                     AlertOp::Resolve => self.book.resolve(alert_id, &actor, t, note.clone()),
                     AlertOp::FalseAlarm => self.book.false_alarm(alert_id, &actor, t, note.clone()),

@@ -446,7 +446,10 @@ async fn process(
                     }
                     .emit(stats);
                     // A bad message stays bad on redelivery: acknowledge it.
-                    PendingAck { publish, durable: None }
+                    PendingAck {
+                        publish,
+                        durable: None,
+                    }
                 }
             };
             if acks_tx.send(pending).await.is_err() {
@@ -462,14 +465,16 @@ async fn process(
 /// A message waiting for its acknowledgement, and the log's answer when there is one.
 struct PendingAck {
     publish: Publish,
-    durable: Option<tokio::sync::oneshot::Receiver<Result<dronewatch_store::Appended, IngestError>>>,
+    durable:
+        Option<tokio::sync::oneshot::Receiver<Result<dronewatch_store::Appended, IngestError>>>,
 }
 
 /// `None` when the pipeline is gone.
 async fn hand_over(
     sink: &Sink,
     event: SourceEvent,
-) -> Option<Option<tokio::sync::oneshot::Receiver<Result<dronewatch_store::Appended, IngestError>>>> {
+) -> Option<Option<tokio::sync::oneshot::Receiver<Result<dronewatch_store::Appended, IngestError>>>>
+{
     match sink {
         Sink::Channel(tx) => tx.send(event).await.ok().map(|()| None),
         Sink::Journal(ingest) => ingest
@@ -480,7 +485,11 @@ async fn hand_over(
     }
 }
 
-async fn ack_in_order(mut acks: mpsc::Receiver<PendingAck>, client: &AsyncClient, stats: &MqttStats) {
+async fn ack_in_order(
+    mut acks: mpsc::Receiver<PendingAck>,
+    client: &AsyncClient,
+    stats: &MqttStats,
+) {
     while let Some(p) = acks.recv().await {
         if let Some(durable) = p.durable {
             match durable.await {

@@ -74,7 +74,12 @@ impl TestNode {
     /// A token for `user`, or panics.
     pub async fn token(&self, user: &str, password: &str) -> String {
         let r = self.login(user, password).await;
-        assert_eq!(r.status(), 200, "login {user}: {}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            200,
+            "login {user}: {}",
+            r.text().await.unwrap_or_default()
+        );
         let v: Value = r.json().await.unwrap();
         v["access_token"].as_str().unwrap().to_string()
     }
@@ -94,7 +99,12 @@ impl TestNode {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 201, "create {name}: {}", r.text().await.unwrap_or_default());
+        assert_eq!(
+            r.status(),
+            201,
+            "create {name}: {}",
+            r.text().await.unwrap_or_default()
+        );
         self.token(name, &password).await
     }
 
@@ -144,7 +154,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
