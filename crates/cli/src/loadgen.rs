@@ -131,7 +131,12 @@ struct WsCounters {
     disconnects: AtomicU64,
 }
 
-async fn login(http: &reqwest::Client, base: &str, user: &str, password: &str) -> Result<String, LoadgenError> {
+async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> Result<String, LoadgenError> {
     let r = http
         .post(format!("{base}/api/v1/auth/login"))
         .json(&serde_json::json!({ "username": user, "password": password }))
@@ -141,7 +146,10 @@ async fn login(http: &reqwest::Client, base: &str, user: &str, password: &str) -
     if !r.status().is_success() {
         return Err(LoadgenError::Login(format!("{}", r.status())));
     }
-    let v: serde_json::Value = r.json().await.map_err(|e| LoadgenError::Login(e.to_string()))?;
+    let v: serde_json::Value = r
+        .json()
+        .await
+        .map_err(|e| LoadgenError::Login(e.to_string()))?;
     v["access_token"]
         .as_str()
         .map(str::to_string)
@@ -186,7 +194,13 @@ pub async fn run(cfg: LoadgenConfig) -> Result<LoadReport, LoadgenError> {
     }
     info!(clients = total, "WebSocket clients started");
 
-    let scraper = tokio::spawn(scrape(http.clone(), base.clone(), token.clone(), started, stop.clone()));
+    let scraper = tokio::spawn(scrape(
+        http.clone(),
+        base.clone(),
+        token.clone(),
+        started,
+        stop.clone(),
+    ));
     let feed_started = Instant::now();
     let (sent, sender_lag) = feed(&cfg, feed_started, started + cfg.warmup).await?;
     let elapsed = feed_started.elapsed().as_secs_f64();
@@ -198,7 +212,9 @@ pub async fn run(cfg: LoadgenConfig) -> Result<LoadReport, LoadgenError> {
 
     let warm = cfg.warmup.as_secs_f64();
     let after: Vec<&ServerSample> = samples.iter().filter(|s| s.at_s >= warm).collect();
-    let first = samples.iter().find(|s| s.at_s >= feed_started.duration_since(started).as_secs_f64());
+    let first = samples
+        .iter()
+        .find(|s| s.at_s >= feed_started.duration_since(started).as_secs_f64());
     let last = samples.last();
     let mib = |s: &ServerSample| s.rss_bytes / (1024.0 * 1024.0);
     let report = LoadReport {
@@ -236,7 +252,11 @@ pub async fn run(cfg: LoadgenConfig) -> Result<LoadReport, LoadgenError> {
 
 /// Sends the sky live: every 5 ms, whatever is due. Returns the count sent and, per second
 /// after warm-up, how far behind schedule the sender was at worst.
-async fn feed(cfg: &LoadgenConfig, started: Instant, warm_at: Instant) -> Result<(u64, Vec<f64>), LoadgenError> {
+async fn feed(
+    cfg: &LoadgenConfig,
+    started: Instant,
+    warm_at: Instant,
+) -> Result<(u64, Vec<f64>), LoadgenError> {
     let epoch = clock::now();
     let mut scene = LoadScene::new(cfg.load.clone(), epoch);
     let mut link = SapientLink::connect(cfg.sapient, 5.0).await?;
@@ -245,7 +265,8 @@ async fn feed(cfg: &LoadgenConfig, started: Instant, warm_at: Instant) -> Result
         .into_iter()
         .map(|s| (s.id.0, s.kind))
         .collect();
-    link.register(&sensors, epoch, Duration::from_secs(10)).await?;
+    link.register(&sensors, epoch, Duration::from_secs(10))
+        .await?;
     let mut buf = Vec::new();
     let mut sent = 0u64;
     let mut lag_per_s = Vec::new();
@@ -333,7 +354,9 @@ async fn ws_client(
         };
         let now_ns = clock::now().0;
         counters.messages.fetch_add(1, Ordering::Relaxed);
-        counters.bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
+        counters
+            .bytes
+            .fetch_add(text.len() as u64, Ordering::Relaxed);
         let warm = Instant::now() >= warm_at;
         if realtime && text.starts_with("{\"type\":\"tracks\"") {
             let processed = json_i64(&text, "\"processed_to_unix_ns\"");
@@ -361,7 +384,13 @@ async fn ws_client(
 }
 
 /// Reads `/metrics` every 2 s until stopped.
-async fn scrape(http: reqwest::Client, base: String, token: String, started: Instant, stop: CancellationToken) -> Vec<ServerSample> {
+async fn scrape(
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    started: Instant,
+    stop: CancellationToken,
+) -> Vec<ServerSample> {
     let mut out = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
@@ -369,7 +398,12 @@ async fn scrape(http: reqwest::Client, base: String, token: String, started: Ins
             _ = stop.cancelled() => break,
             _ = tick.tick() => {}
         }
-        let Ok(r) = http.get(format!("{base}/metrics")).bearer_auth(&token).send().await else {
+        let Ok(r) = http
+            .get(format!("{base}/metrics"))
+            .bearer_auth(&token)
+            .send()
+            .await
+        else {
             continue;
         };
         let Ok(text) = r.text().await else { continue };
@@ -432,7 +466,9 @@ pub fn run_cmd(args: &crate::LoadgenArgs) -> anyhow::Result<()> {
         ws_connects_per_s: 80.0,
     };
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .try_init();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -454,8 +490,12 @@ mod tests {
 
     #[test]
     fn numbers_come_out_of_messages() {
-        let m = r#"{"type":"tracks","processed_to_unix_ns":1764672000000000000,"published_unix_ns":5}"#;
-        assert_eq!(json_i64(m, "\"processed_to_unix_ns\""), Some(1_764_672_000_000_000_000));
+        let m =
+            r#"{"type":"tracks","processed_to_unix_ns":1764672000000000000,"published_unix_ns":5}"#;
+        assert_eq!(
+            json_i64(m, "\"processed_to_unix_ns\""),
+            Some(1_764_672_000_000_000_000)
+        );
         assert_eq!(json_i64(m, "\"nope\""), None);
     }
 
@@ -470,8 +510,13 @@ mod tests {
 
     #[test]
     fn metrics_lines_parse() {
-        let m = parse_metrics("# HELP x\ndronewatch_tracks 500\ndronewatch_journaled_events_total{kind=\"observation\"} 12\n# EOF\n");
+        let m = parse_metrics(
+            "# HELP x\ndronewatch_tracks 500\ndronewatch_journaled_events_total{kind=\"observation\"} 12\n# EOF\n",
+        );
         assert_eq!(m.get("dronewatch_tracks"), Some(&500.0));
-        assert_eq!(m.get("dronewatch_journaled_events_total{kind=\"observation\"}"), Some(&12.0));
+        assert_eq!(
+            m.get("dronewatch_journaled_events_total{kind=\"observation\"}"),
+            Some(&12.0)
+        );
     }
 }

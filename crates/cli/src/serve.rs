@@ -42,7 +42,11 @@ pub struct VerifyArgs {
     pub data_dir: Option<PathBuf>,
 }
 
-fn load(config: Option<&PathBuf>, data_dir: Option<&PathBuf>, store: Option<&String>) -> Result<ServerConfig> {
+fn load(
+    config: Option<&PathBuf>,
+    data_dir: Option<&PathBuf>,
+    store: Option<&String>,
+) -> Result<ServerConfig> {
     let mut cfg = ServerConfig::load(config.map(|p| p.as_path()))?;
     if let Some(d) = data_dir {
         cfg.data_dir = d.clone();
@@ -57,7 +61,9 @@ pub fn init_logging(cfg: &ServerConfig) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(cfg.log.filter.clone()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless: the first subscriber stays.
     let _ = if cfg.log.format == "json" {
         builder.json().try_init()
@@ -67,7 +73,11 @@ pub fn init_logging(cfg: &ServerConfig) {
 }
 
 pub fn run(args: &ServeArgs) -> Result<()> {
-    let mut cfg = load(args.config.as_ref(), args.data_dir.as_ref(), args.store.as_ref())?;
+    let mut cfg = load(
+        args.config.as_ref(),
+        args.data_dir.as_ref(),
+        args.store.as_ref(),
+    )?;
     if let Some(b) = &args.bus {
         cfg.bus.url = b.clone();
     }
@@ -75,7 +85,10 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         cfg.http.bind = h;
     }
     if args.print_config {
-        print!("{}", toml::to_string_pretty(&cfg).context("printing the configuration")?);
+        print!(
+            "{}",
+            toml::to_string_pretty(&cfg).context("printing the configuration")?
+        );
         return Ok(());
     }
     init_logging(&cfg);
@@ -130,16 +143,23 @@ async fn wait_for_signal() {
 }
 
 pub fn verify(args: &VerifyArgs) -> Result<()> {
-    let cfg = load(args.config.as_ref(), args.data_dir.as_ref(), args.store.as_ref())?;
+    let cfg = load(
+        args.config.as_ref(),
+        args.data_dir.as_ref(),
+        args.store.as_ref(),
+    )?;
     let url = cfg.store_url();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
     let report = rt.block_on(async {
-        let store = dronewatch_store::Store::open(&url)
-            .await
-            .with_context(|| format!("opening the store {}", dronewatch_server::node::redact(&url)))?;
+        let store = dronewatch_store::Store::open(&url).await.with_context(|| {
+            format!(
+                "opening the store {}",
+                dronewatch_server::node::redact(&url)
+            )
+        })?;
         anyhow::Ok(store.verify().await?)
     })?;
     for c in &report.chains {

@@ -196,13 +196,24 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     let mut tasks = tokio::task::JoinSet::new();
     // HTTP: four senders, each its own sequence range.
     for k in 0..4u64 {
-        let (http, stop, acked, token) = (http.clone(), stop.clone(), http_acked.clone(), sensor_token.clone());
+        let (http, stop, acked, token) = (
+            http.clone(),
+            stop.clone(),
+            http_acked.clone(),
+            sensor_token.clone(),
+        );
         let url = format!("http://{}/api/v1/sensors/http-1/detections", server.http);
         tasks.spawn(async move {
             let mut seq = k * 1_000_000_000;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 seq += 1;
-                match http.post(&url).bearer_auth(&token).json(&detection("http-1", seq)).send().await {
+                match http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&detection("http-1", seq))
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status() == 201 => {
                         acked.lock().unwrap().insert(seq);
                     }
@@ -230,7 +241,11 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
                     seq += 1;
                     let payload = detection("mqtt-1", seq).to_string();
                     order2.lock().unwrap().push_back(seq);
-                    if client.publish(&topic, QoS::AtLeastOnce, false, payload).await.is_err() {
+                    if client
+                        .publish(&topic, QoS::AtLeastOnce, false, payload)
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -265,9 +280,13 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
             let mut link = dronewatch_server::sapient_sensor::SapientLink::connect(addr, 5.0)
                 .await
                 .unwrap();
-            link.register(&[("sap-1".into(), SensorKind::Radar)], now(), Duration::from_secs(5))
-                .await
-                .unwrap();
+            link.register(
+                &[("sap-1".into(), SensorKind::Radar)],
+                now(),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
             let radar = Lla::new(31.34, -110.93, 1200.0);
             let mut k = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -328,21 +347,38 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         .unwrap();
     let http_acked = http_acked.lock().unwrap().clone();
     let mqtt_acked = mqtt_acked.lock().unwrap().clone();
-    assert!(http_acked.len() > 200, "HTTP acknowledged {}", http_acked.len());
-    assert!(mqtt_acked.len() > 200, "MQTT acknowledged {}", mqtt_acked.len());
+    assert!(
+        http_acked.len() > 200,
+        "HTTP acknowledged {}",
+        http_acked.len()
+    );
+    assert!(
+        mqtt_acked.len() > 200,
+        "MQTT acknowledged {}",
+        mqtt_acked.len()
+    );
     let http_stored = stored_ids(&store, "http-1").await;
     let mqtt_stored = stored_ids(&store, "mqtt-1").await;
     let lost_http: Vec<_> = http_acked.difference(&http_stored).collect();
     let lost_mqtt: Vec<_> = mqtt_acked.difference(&mqtt_stored).collect();
-    assert!(lost_http.is_empty(), "HTTP 201 but not stored: {lost_http:?}");
-    assert!(lost_mqtt.is_empty(), "MQTT PUBACK but not stored: {lost_mqtt:?}");
+    assert!(
+        lost_http.is_empty(),
+        "HTTP 201 but not stored: {lost_http:?}"
+    );
+    assert!(
+        lost_mqtt.is_empty(),
+        "MQTT PUBACK but not stored: {lost_mqtt:?}"
+    );
 
     // SAPIENT acknowledges no detection: what is lost must be the last moments before the
     // kill only.
     let sent = sapient_sent.lock().unwrap().clone();
     let stored = stored_times(&store, "sap-1").await;
     let before_kill: Vec<&(i64, Instant)> = sent.iter().filter(|(_, at)| *at < killed_at).collect();
-    let lost: Vec<&&(i64, Instant)> = before_kill.iter().filter(|(t, _)| !stored.contains(t)).collect();
+    let lost: Vec<&&(i64, Instant)> = before_kill
+        .iter()
+        .filter(|(t, _)| !stored.contains(t))
+        .collect();
     let window_ms = lost
         .iter()
         .map(|(_, at)| killed_at.duration_since(*at).as_secs_f64() * 1e3)
@@ -356,9 +392,16 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         before_kill.len(),
         lost.len()
     );
-    assert!(before_kill.len() > 2000, "SAPIENT sent {}", before_kill.len());
-    assert!(window_ms < 100.0, "SAPIENT loss window {window_ms:.1} ms ({} detections)", lost.len());
-
+    assert!(
+        before_kill.len() > 2000,
+        "SAPIENT sent {}",
+        before_kill.len()
+    );
+    assert!(
+        window_ms < 100.0,
+        "SAPIENT loss window {window_ms:.1} ms ({} detections)",
+        lost.len()
+    );
 
     let out = support::dronewatch()
         .args(["verify", "--config"])
