@@ -321,7 +321,7 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let backend = match location::Location::parse(url)? {
             location::Location::Sqlite { path, sync } => {
-                Backend::Sqlite(Arc::new(sqlite::SqliteStore::open(path, sync).await?))
+                Backend::Sqlite(Arc::new(sqlite::SqliteStore::open(url, path, sync).await?))
             }
             #[cfg(feature = "postgres")]
             location::Location::Postgres { url } => {

@@ -14,6 +14,28 @@ pub enum SqliteSync {
     Full,
 }
 
+/// `url` with the password of a `scheme://user:password@host` URL replaced by `***`, for
+/// messages and logs.
+pub(crate) fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!(
+                "{}{}:***{}",
+                &url[..scheme_end],
+                &rest[..colon],
+                &rest[at..]
+            ),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Location {
     Sqlite { path: PathBuf, sync: SqliteSync },
@@ -143,6 +165,20 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://dw:s3cr3t@db.local:5432/dw?x=1"),
+            "postgres://dw:***@db.local:5432/dw?x=1"
+        );
+        assert_eq!(redact("postgres://dw@h/db"), "postgres://dw@h/db");
+        assert_eq!(
+            redact("postgres://h/db?user=a@b"),
+            "postgres://h/db?user=a@b"
+        );
+        assert_eq!(redact("/var/dw.db"), "/var/dw.db");
     }
 
     #[test]

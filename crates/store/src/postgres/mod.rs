@@ -78,7 +78,7 @@ fn describe(c: &tokio_postgres::Config) -> String {
 impl PgStore {
     pub(crate) async fn open(url: &str) -> Result<PgStore, StoreError> {
         let config = tokio_postgres::Config::from_str(url).map_err(|e| StoreError::Url {
-            url: url.to_string(),
+            url: crate::location::redact(url),
             reason: format!("not a PostgreSQL connection URL: {e}"),
         })?;
         let name = describe(&config);

@@ -53,9 +53,14 @@ pub(crate) struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub(crate) async fn open(path: PathBuf, sync: SqliteSync) -> Result<SqliteStore, StoreError> {
-        let p = path.clone();
-        let conn = tokio::task::spawn_blocking(move || open_writer(&p, sync))
+    /// `url` is what the caller gave, for messages.
+    pub(crate) async fn open(
+        url: &str,
+        path: PathBuf,
+        sync: SqliteSync,
+    ) -> Result<SqliteStore, StoreError> {
+        let (p, u) = (path.clone(), url.to_string());
+        let conn = tokio::task::spawn_blocking(move || open_writer(&u, &p, sync))
             .await
             .map_err(|e| StoreError::Backend(format!("opening the SQLite store: {e}")))??;
         Ok(SqliteStore {
@@ -103,15 +108,15 @@ impl SqliteStore {
     }
 }
 
-fn open_writer(path: &Path, sync: SqliteSync) -> Result<Connection, StoreError> {
+fn open_writer(url: &str, path: &Path, sync: SqliteSync) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Url {
-            url: path.display().to_string(),
+            url: url.to_string(),
             reason: format!("cannot create directory {}: {e}", dir.display()),
         })?;
     }
     let mut conn = Connection::open(path).map_err(|e| StoreError::Url {
-        url: path.display().to_string(),
+        url: url.to_string(),
         reason: format!("cannot open SQLite database: {e}"),
     })?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
