@@ -154,6 +154,121 @@ impl TestDb {
         }
     }
 
+    /// Changes one byte of one stored value, as an outsider with raw access would: byte
+    /// `byte` (modulo the value's width) of `column` in the row of `table` picked by
+    /// `where_sql` is XORed with `mask` (integers and reals as their 8 big-endian bytes;
+    /// NULL becomes a one-byte value). `Ok(false)` when the database refuses the new value
+    /// (a unique key, invalid UTF-8 on PostgreSQL) or stores it as the old one.
+    pub async fn tamper_byte(
+        &self,
+        table: &str,
+        where_sql: &str,
+        column: &str,
+        byte: usize,
+        mask: u8,
+    ) -> Result<bool, String> {
+        assert_ne!(mask, 0);
+        let select = format!("SELECT {column} FROM {table} WHERE {where_sql}");
+        match &self.kind {
+            Kind::Sqlite { path, .. } => {
+                use rusqlite::types::Value;
+                let c = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+                let old: Value = c
+                    .query_row(&select, [], |r| r.get(0))
+                    .map_err(|e| e.to_string())?;
+                let (new, expr) = match &old {
+                    Value::Integer(i) => (Value::Integer(flip_i64(*i, byte, mask)), "?1"),
+                    Value::Real(f) => (Value::Real(flip_f64(*f, byte, mask)), "?1"),
+                    Value::Text(t) => (
+                        Value::Blob(flip_bytes(t.as_bytes(), byte, mask)),
+                        "CAST(?1 AS TEXT)",
+                    ),
+                    Value::Blob(b) => (Value::Blob(flip_bytes(b, byte, mask)), "?1"),
+                    Value::Null => match column_type(column) {
+                        ColumnType::Int => (Value::Integer(i64::from(mask)), "?1"),
+                        ColumnType::Real => (Value::Real(f64::from(mask)), "?1"),
+                        ColumnType::Text => (Value::Text("x".into()), "?1"),
+                        ColumnType::Bytes => (Value::Blob(vec![mask]), "?1"),
+                    },
+                };
+                let update = format!("UPDATE {table} SET {column} = {expr} WHERE {where_sql}");
+                match c.execute(&update, [new]) {
+                    Ok(1) => {}
+                    Ok(n) => return Err(format!("{update}: {n} rows")),
+                    Err(e)
+                        if e.sqlite_error_code()
+                            == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+                    {
+                        return Ok(false);
+                    }
+                    Err(e) => return Err(format!("{update}: {e}")),
+                }
+                if let Value::Real(f) = old {
+                    // SQLite keeps -0.0 as 0: the value stored may be the old one.
+                    let now: Value = c
+                        .query_row(&select, [], |r| r.get(0))
+                        .map_err(|e| e.to_string())?;
+                    if matches!(now, Value::Real(g) if g.to_bits() == f.to_bits()) {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            #[cfg(feature = "postgres")]
+            Kind::Postgres { .. } => {
+                use tokio_postgres::types::ToSql;
+                let (client, conn) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tokio::spawn(conn);
+                let row = client
+                    .query_one(&select, &[])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let new: Box<dyn ToSql + Sync + Send> = match column_type(column) {
+                    ColumnType::Int => Box::new(match row.try_get::<_, Option<i64>>(0) {
+                        Ok(Some(i)) => flip_i64(i, byte, mask),
+                        _ => i64::from(mask),
+                    }),
+                    ColumnType::Real => Box::new(match row.try_get::<_, Option<f64>>(0) {
+                        Ok(Some(f)) => flip_f64(f, byte, mask),
+                        _ => f64::from(mask),
+                    }),
+                    ColumnType::Text => {
+                        let old: Option<String> = row.try_get(0).map_err(|e| e.to_string())?;
+                        let bytes = match old {
+                            Some(t) => flip_bytes(t.as_bytes(), byte, mask),
+                            None => b"x".to_vec(),
+                        };
+                        match String::from_utf8(bytes) {
+                            Ok(t) if !t.contains('\0') => Box::new(t),
+                            _ => return Ok(false),
+                        }
+                    }
+                    ColumnType::Bytes => {
+                        let old: Option<Vec<u8>> = row.try_get(0).map_err(|e| e.to_string())?;
+                        Box::new(match old {
+                            Some(b) => flip_bytes(&b, byte, mask),
+                            None => vec![mask],
+                        })
+                    }
+                };
+                let update = format!("UPDATE {table} SET {column} = $1 WHERE {where_sql}");
+                let param: &(dyn ToSql + Sync) = new.as_ref();
+                match client.execute(&update, &[param]).await {
+                    Ok(1) => Ok(true),
+                    Ok(n) => Err(format!("{update}: {n} rows")),
+                    Err(e)
+                        if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(format!("{update}: {e}")),
+                }
+            }
+        }
+    }
+
     /// A SQL literal for `bytes` in this backend's dialect.
     pub fn blob(&self, bytes: &[u8]) -> String {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -265,4 +380,41 @@ pub fn record(kind: EventKind, t_s: f64, key: Option<&str>, body: &str) -> NewEv
         idempotency_key: key.map(str::to_string),
         body: body.to_string(),
     }
+}
+
+enum ColumnType {
+    Int,
+    Real,
+    Text,
+    Bytes,
+}
+
+fn column_type(column: &str) -> ColumnType {
+    match column {
+        "seq" | "t_ns" | "stored_at_ns" | "track_id" | "anchor_seq" | "head_seq" => ColumnType::Int,
+        "lat_deg" | "lon_deg" | "h_m" => ColumnType::Real,
+        "hash" | "anchor_hash" | "head_hash" => ColumnType::Bytes,
+        _ => ColumnType::Text,
+    }
+}
+
+fn flip_i64(v: i64, byte: usize, mask: u8) -> i64 {
+    let mut b = v.to_be_bytes();
+    b[byte % 8] ^= mask;
+    i64::from_be_bytes(b)
+}
+
+fn flip_f64(v: f64, byte: usize, mask: u8) -> f64 {
+    let mut b = v.to_bits().to_be_bytes();
+    b[byte % 8] ^= mask;
+    f64::from_bits(u64::from_be_bytes(b))
+}
+
+fn flip_bytes(v: &[u8], byte: usize, mask: u8) -> Vec<u8> {
+    let mut b = v.to_vec();
+    match b.len() {
+        0 => b.push(mask),
+        n => b[byte % n] ^= mask,
+    }
+    b
 }
