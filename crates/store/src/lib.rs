@@ -6,10 +6,25 @@
 //! PostgreSQL (selected by a `postgres://` URL; PostGIS used for area queries where the
 //! extension is available). Both pass the same test suite.
 //!
-//! SKELETON: the public API the server codes against. Bodies are filled in by the store work.
+//! How it works and why (the hash definition, durability, retention, schema):
+//! `docs/store.md`.
+
+pub mod chain;
+mod event;
+mod location;
+mod migrate;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod query;
+mod sqlite;
+mod verify;
+
+use std::sync::Arc;
 
 use dronewatch_model::{Lla, TimeNs};
 use serde::{Deserialize, Serialize};
+
+pub use location::SqliteSync;
 
 /// The log is three hash chains, so each can keep its own retention: observations are many
 /// and short-lived, records (alerts, actions, audit) are evidence and kept for years.
@@ -146,20 +161,27 @@ pub struct BBox {
 }
 
 /// A history query; every set field narrows it. Results in `seq` order within a chain
-/// (ascending unless `descending`), at most `limit`.
+/// (ascending unless `descending`), at most `limit`. A query over several chains (no `chain`,
+/// kinds of several chains, or none) returns them one after the other in the order of
+/// `Chain::ALL`; page with `after_seq` only within one chain.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EventQuery {
-    /// Kinds to return; empty means every kind of `chain`.
+    /// Kinds to return; empty means every kind of `chain` (of every chain when `chain` is
+    /// unset). A kind outside `chain` is a `StoreError::InvalidQuery`.
     pub kinds: Vec<EventKind>,
     pub chain: Option<Chain>,
+    /// Event time `t >= from`.
     pub from: Option<TimeNs>,
+    /// Event time `t < to`.
     pub to: Option<TimeNs>,
+    /// Positions on or inside the box; events without a position never match a box.
     pub bbox: Option<BBox>,
     pub serial: Option<String>,
     pub source: Option<String>,
     pub track_id: Option<u64>,
     /// Only events with `seq > after_seq` (paging).
     pub after_seq: Option<u64>,
+    /// At most this many events; 0 means no limit.
     pub limit: usize,
     pub descending: bool,
 }
@@ -174,6 +196,9 @@ pub struct ChainReport {
     pub events_checked: u64,
     /// The first event whose hash does not follow, and why.
     pub first_bad: Option<(u64, String)>,
+    /// Hex SHA-256 of the last event checked (the anchor's when none): written down outside
+    /// the database, it lets a later check see a log rewritten from there on.
+    pub last_hash_hex: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -222,36 +247,134 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// An event refused before anything of its batch was stored.
+    #[error("event {index} of the batch: {field}: {reason}")]
+    InvalidEvent {
+        index: usize,
+        field: String,
+        reason: String,
+    },
+    #[error("query: {0}")]
+    InvalidQuery(String),
     #[error("database: {0}")]
     Backend(String),
 }
 
+/// How long each chain keeps its events, by event time; `None` keeps them for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Retention {
+    pub observations_max_age_s: Option<u64>,
+    pub tracks_max_age_s: Option<u64>,
+    pub records_max_age_s: Option<u64>,
+}
+
+impl Retention {
+    pub fn max_age_s(&self, chain: Chain) -> Option<u64> {
+        match chain {
+            Chain::Observations => self.observations_max_age_s,
+            Chain::Tracks => self.tracks_max_age_s,
+            Chain::Records => self.records_max_age_s,
+        }
+    }
+}
+
+/// What one prune transaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PruneStep {
+    pub deleted: u64,
+    /// Nothing more to prune for this `before`.
+    pub done: bool,
+}
+
+/// A prune deletes at most this many events per transaction, so appends interleave.
+const PRUNE_STEP_EVENTS: u64 = 20_000;
+
 /// A handle to the store; cheap to clone, safe to share between tasks.
 #[derive(Debug, Clone)]
 pub struct Store {
-    _private: (),
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(Arc<sqlite::SqliteStore>),
+    #[cfg(feature = "postgres")]
+    Postgres(Arc<postgres::PgStore>),
+}
+
+/// Runs the same call on whichever backend the store has.
+macro_rules! on_backend {
+    ($self:ident, $b:ident => $call:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($b) => $call,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres($b) => $call,
+        }
+    };
 }
 
 impl Store {
-    /// Opens (creating and migrating as needed) the store at `url`: a path or `sqlite://PATH`
-    /// for SQLite, `postgres://...` for PostgreSQL.
-    pub async fn open(_url: &str) -> Result<Store, StoreError> {
-        unimplemented!("store skeleton")
+    /// Opens (creating and migrating as needed) the store at `url`: a path, `sqlite://PATH`
+    /// or `sqlite:PATH` for SQLite (parent directories are created; `?synchronous=full`
+    /// makes commits survive power loss too), `postgres://...` or `postgresql://...` for
+    /// PostgreSQL.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let backend = match location::Location::parse(url)? {
+            location::Location::Sqlite { path, sync } => {
+                Backend::Sqlite(Arc::new(sqlite::SqliteStore::open(url, path, sync).await?))
+            }
+            #[cfg(feature = "postgres")]
+            location::Location::Postgres { url } => {
+                Backend::Postgres(Arc::new(postgres::PgStore::open(&url).await?))
+            }
+            #[cfg(not(feature = "postgres"))]
+            location::Location::Postgres { url } => {
+                return Err(StoreError::Url {
+                    url,
+                    reason: "this build has no PostgreSQL support (cargo feature `postgres`)"
+                        .into(),
+                });
+            }
+        };
+        Ok(Store { backend })
     }
 
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
-        unimplemented!("store skeleton")
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     /// Appends events in the order given, in one transaction: all or none. Durable when it
-    /// returns (a process killed afterwards loses none of them).
-    pub async fn append(&self, _events: Vec<NewEvent>) -> Result<Vec<Appended>, StoreError> {
-        unimplemented!("store skeleton")
+    /// returns (a process killed afterwards loses none of them). An event with the kind and
+    /// idempotency key of one still stored (or earlier in the batch) stores nothing and
+    /// returns that one's seq with `duplicate: true`.
+    pub async fn append(&self, mut events: Vec<NewEvent>) -> Result<Vec<Appended>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        for (i, e) in events.iter_mut().enumerate() {
+            event::check(i, e)?;
+        }
+        on_backend!(self, b => b.append(events).await)
     }
 
-    pub async fn query(&self, _q: EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
-        unimplemented!("store skeleton")
+    pub async fn query(&self, q: EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        on_backend!(self, b => b.query(q).await)
+    }
+
+    /// Up to `limit` events of `chain` with `seq > after_seq`, in seq order: the cheap read
+    /// for a relay following the log with a cursor.
+    pub async fn read_after(
+        &self,
+        chain: Chain,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        on_backend!(self, b => b.read_after(chain, after_seq, limit).await)
     }
 
     /// Up to `limit` events of `chain` after `after_seq`, in order (the bus relay's read).
@@ -265,75 +388,113 @@ impl Store {
     }
 
     /// The last sequence number of a chain (0 when empty).
-    pub async fn last_seq(&self, _chain: Chain) -> Result<u64, StoreError> {
-        unimplemented!("store skeleton")
+    pub async fn last_seq(&self, chain: Chain) -> Result<u64, StoreError> {
+        on_backend!(self, b => b.last_seq(chain).await)
     }
 
-    /// Checks every chain from its anchor to its end.
+    /// Checks every chain from its anchor to its end, in one consistent snapshot.
     pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
-        unimplemented!("store skeleton")
+        let chains = on_backend!(self, b => b.verify().await)?;
+        Ok(VerifyReport { chains })
     }
 
-    /// Deletes the events of `chain` older than `before` (a prefix of the chain) and keeps
-    /// the last deleted event's hash as the chain's anchor. Returns how many were deleted.
-    pub async fn prune(&self, _chain: Chain, _before: TimeNs) -> Result<u64, StoreError> {
-        unimplemented!("store skeleton")
+    /// Deletes the longest prefix of `chain` whose events all have `t < before` (an old
+    /// event behind a newer one waits for the newer one) and keeps the last deleted event's
+    /// seq and hash as the chain's anchor. The prefix is hash-checked first: a prune never
+    /// turns a tampered event into a trusted anchor. Returns how many were deleted.
+    pub async fn prune(&self, chain: Chain, before: TimeNs) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        loop {
+            let step =
+                on_backend!(self, b => b.prune_step(chain, before, PRUNE_STEP_EVENTS).await)?;
+            deleted += step.deleted;
+            if step.done {
+                return Ok(deleted);
+            }
+        }
     }
 
-    pub async fn cursor(&self, _name: &str) -> Result<Option<u64>, StoreError> {
-        unimplemented!("store skeleton")
+    /// Prunes each chain to its retention at `now`; returns how many each lost.
+    pub async fn apply_retention(
+        &self,
+        retention: &Retention,
+        now: TimeNs,
+    ) -> Result<Vec<(Chain, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for chain in Chain::ALL {
+            if let Some(age_s) = retention.max_age_s(chain) {
+                let age_ns = i64::try_from(age_s)
+                    .ok()
+                    .and_then(|s| s.checked_mul(TimeNs::NS_PER_S))
+                    .unwrap_or(i64::MAX);
+                let before = TimeNs(now.0.saturating_sub(age_ns));
+                out.push((chain, self.prune(chain, before).await?));
+            }
+        }
+        Ok(out)
     }
 
-    pub async fn set_cursor(&self, _name: &str, _value: u64) -> Result<(), StoreError> {
-        unimplemented!("store skeleton")
+    pub async fn cursor(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        on_backend!(self, b => b.cursor(name).await)
+    }
+
+    pub async fn set_cursor(&self, name: &str, value: u64) -> Result<(), StoreError> {
+        on_backend!(self, b => b.set_cursor(name, value).await)
     }
 
     /// A named JSON document (zones, allow-list, settings); last write wins.
-    pub async fn document(&self, _name: &str) -> Result<Option<String>, StoreError> {
-        unimplemented!("store skeleton")
+    pub async fn document(&self, name: &str) -> Result<Option<String>, StoreError> {
+        on_backend!(self, b => b.document(name).await)
     }
 
-    pub async fn put_document(&self, _name: &str, _json: &str) -> Result<(), StoreError> {
-        unimplemented!("store skeleton")
+    pub async fn put_document(&self, name: &str, json: &str) -> Result<(), StoreError> {
+        on_backend!(self, b => b.put_document(name, json).await)
     }
 
-    pub async fn create_user(&self, _user: &UserRecord) -> Result<(), StoreError> {
-        unimplemented!("store skeleton")
+    /// `StoreError::Conflict` when the name is taken.
+    pub async fn create_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        on_backend!(self, b => b.create_user(user).await)
     }
 
-    pub async fn user(&self, _name: &str) -> Result<Option<UserRecord>, StoreError> {
-        unimplemented!("store skeleton")
+    pub async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        on_backend!(self, b => b.user(name).await)
     }
 
+    /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        unimplemented!("store skeleton")
+        on_backend!(self, b => b.users().await)
     }
 
-    /// Replaces a user's record (role, password hash, disabled, failures, lock).
-    pub async fn update_user(&self, _user: &UserRecord) -> Result<(), StoreError> {
-        unimplemented!("store skeleton")
+    /// Replaces a user's record (role, password hash, disabled, failures, lock);
+    /// `StoreError::NotFound` when there is no such user.
+    pub async fn update_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        on_backend!(self, b => b.update_user(user).await)
     }
 
-    pub async fn delete_user(&self, _name: &str) -> Result<(), StoreError> {
-        unimplemented!("store skeleton")
+    /// Deletes a user and their device tokens.
+    pub async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
+        on_backend!(self, b => b.delete_user(name).await)
     }
 
-    pub async fn create_device_token(&self, _t: &DeviceTokenRecord) -> Result<(), StoreError> {
-        unimplemented!("store skeleton")
+    /// `StoreError::Conflict` for a taken id or hash, `NotFound` for an unknown user.
+    pub async fn create_device_token(&self, t: &DeviceTokenRecord) -> Result<(), StoreError> {
+        on_backend!(self, b => b.create_device_token(t).await)
     }
 
     pub async fn device_token_by_hash(
         &self,
-        _sha256: &[u8; 32],
+        sha256: &[u8; 32],
     ) -> Result<Option<DeviceTokenRecord>, StoreError> {
-        unimplemented!("store skeleton")
+        on_backend!(self, b => b.device_token_by_hash(sha256).await)
     }
 
+    /// Every device token, oldest first.
     pub async fn device_tokens(&self) -> Result<Vec<DeviceTokenRecord>, StoreError> {
-        unimplemented!("store skeleton")
+        on_backend!(self, b => b.device_tokens().await)
     }
 
-    pub async fn revoke_device_token(&self, _id: &str, _at: TimeNs) -> Result<(), StoreError> {
-        unimplemented!("store skeleton")
+    /// Marks a token revoked at `at` (a second revocation keeps the first time).
+    pub async fn revoke_device_token(&self, id: &str, at: TimeNs) -> Result<(), StoreError> {
+        on_backend!(self, b => b.revoke_device_token(id, at).await)
     }
 }
