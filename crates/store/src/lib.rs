@@ -377,16 +377,6 @@ impl Store {
         on_backend!(self, b => b.read_after(chain, after_seq, limit).await)
     }
 
-    /// Up to `limit` events of `chain` after `after_seq`, in order (the bus relay's read).
-    pub async fn read_after(
-        &self,
-        _chain: Chain,
-        _after_seq: u64,
-        _limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        unimplemented!("store skeleton")
-    }
-
     /// The last sequence number of a chain (0 when empty).
     pub async fn last_seq(&self, chain: Chain) -> Result<u64, StoreError> {
         on_backend!(self, b => b.last_seq(chain).await)
