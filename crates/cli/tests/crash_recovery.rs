@@ -325,6 +325,25 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     // Kill at a moment that depends on the clock, under full load.
     let run_for = Duration::from_millis(2500 + (now().0 % 1500) as u64);
     tokio::time::sleep(run_for).await;
+    if let Ok(r) = http
+        .get(format!("http://{}/metrics", server.http))
+        .bearer_auth(&admin)
+        .send()
+        .await
+    {
+        let text = r.text().await.unwrap_or_default();
+        for l in text.lines().filter(|l| {
+            l.contains("journal_commit_seconds_sum")
+                || l.contains("journal_commit_seconds_count")
+                || l.contains("ingest_queue")
+                || l.contains("journaled_events_total")
+                || l.contains("journal_batch_events_sum")
+                || l.contains("observation_to_publish_seconds_sum")
+                || l.contains("observation_to_publish_seconds_count")
+        }) {
+            eprintln!("before the kill: {l}");
+        }
+    }
     server.child.kill().unwrap(); // SIGKILL
     let killed_at = Instant::now();
     let _ = server.child.wait();

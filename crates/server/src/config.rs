@@ -263,6 +263,9 @@ pub struct SapientSection {
     pub enabled: bool,
     pub bind: SocketAddr,
     pub max_connections: usize,
+    /// What names a node's sensor: `name` (its registration name, as in the deployment's
+    /// sensor list; names must then be unique) or `node_id` (its UUID).
+    pub sensor_ids: dronewatch_sapient::session::SensorIdScheme,
 }
 
 impl Default for SapientSection {
@@ -271,6 +274,7 @@ impl Default for SapientSection {
             enabled: true,
             bind: SocketAddr::from(([127, 0, 0, 1], crate::sources::sapient::DEFAULT_PORT)),
             max_connections: 64,
+            sensor_ids: dronewatch_sapient::session::SensorIdScheme::Name,
         }
     }
 }

@@ -376,11 +376,12 @@ async fn start_sources(
 ) -> Result<Option<SocketAddr>, NodeError> {
     let mut sapient_addr = None;
     if cfg.sources.sapient.enabled {
-        let scfg = crate::sources::sapient::SapientSourceConfig {
+        let mut scfg = crate::sources::sapient::SapientSourceConfig {
             bind: cfg.sources.sapient.bind,
             max_connections: cfg.sources.sapient.max_connections,
             ..Default::default()
         };
+        scfg.session.sensor_ids = cfg.sources.sapient.sensor_ids;
         let src = crate::sources::sapient::SapientSource::bind(scfg)
             .await
             .map_err(io(format!("SAPIENT listener {}", cfg.sources.sapient.bind)))?;

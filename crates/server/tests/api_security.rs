@@ -402,7 +402,7 @@ async fn with_a_certificate_the_api_speaks_tls_only() {
     std::fs::write(dir.path().join("cert.pem"), &cert_pem).unwrap();
     std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
     let extra = format!(
-        "[http]\nbind = \"127.0.0.1:0\"\ntls_cert = {:?}\ntls_key = {:?}\n",
+        "[http]\ntls_cert = {:?}\ntls_key = {:?}\n",
         dir.path().join("cert.pem").display().to_string(),
         dir.path().join("key.pem").display().to_string()
     );

@@ -151,7 +151,7 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
         .unwrap()
         .iter()
         .find(|s| s["id"] == "load-radar-0")
-        .expect("the radar is listed");
+        .unwrap_or_else(|| panic!("the radar is not listed: {sensors}"));
     assert_eq!(radar["state"], "ok");
     assert!(radar["observations"].as_u64().unwrap() > 500, "{radar}");
     assert_eq!(radar["refused"], 0, "{radar}");

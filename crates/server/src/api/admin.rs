@@ -35,7 +35,7 @@ impl From<dronewatch_store::UserRecord> for UserView {
 
 /// Every user.
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = [UserView])))]
+    responses((status = 200, body = [UserView], description = "OK")))]
 pub async fn users(
     State(s): State<AppState>,
     who: Authed,
@@ -58,7 +58,7 @@ pub struct NewUser {
 /// Create a user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUser,
     security(("bearer" = [])),
-    responses((status = 201, body = UserView), (status = 409, body = super::error::ErrorBody)))]
+    responses((status = 201, body = UserView, description = "Created"), (status = 409, body = super::error::ErrorBody, description = "Conflicts with the current state")))]
 pub async fn create_user(
     State(s): State<AppState>,
     who: Authed,
@@ -97,7 +97,7 @@ pub struct UserChange {
 /// Change a user's role, password or state.
 #[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "admin", params(("name" = String, Path)),
     request_body = UserChange, security(("bearer" = [])),
-    responses((status = 200, body = UserView), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = UserView, description = "OK"), (status = 404, body = super::error::ErrorBody, description = "Not found")))]
 pub async fn update_user(
     State(s): State<AppState>,
     who: Authed,
@@ -144,7 +144,7 @@ pub async fn update_user(
 
 /// Delete a user.
 #[utoipa::path(delete, path = "/api/v1/users/{name}", tag = "admin", params(("name" = String, Path)),
-    security(("bearer" = [])), responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
+    security(("bearer" = [])), responses((status = 204, description = "Done, nothing to return"), (status = 404, body = super::error::ErrorBody, description = "Not found")))]
 pub async fn delete_user(
     State(s): State<AppState>,
     who: Authed,
@@ -199,7 +199,7 @@ impl DeviceTokenView {
 /// Issue a device token for a user's phone or sensor. The secret is in this answer only.
 #[utoipa::path(post, path = "/api/v1/users/{name}/device-tokens", tag = "admin",
     params(("name" = String, Path)), request_body = NewDeviceToken, security(("bearer" = [])),
-    responses((status = 201, body = DeviceTokenView)))]
+    responses((status = 201, body = DeviceTokenView, description = "Created")))]
 pub async fn create_device_token(
     State(s): State<AppState>,
     who: Authed,
@@ -226,7 +226,7 @@ pub async fn create_device_token(
 
 /// Every device token (without secrets).
 #[utoipa::path(get, path = "/api/v1/device-tokens", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = [DeviceTokenView])))]
+    responses((status = 200, body = [DeviceTokenView], description = "OK")))]
 pub async fn device_tokens(
     State(s): State<AppState>,
     who: Authed,
@@ -244,7 +244,7 @@ pub async fn device_tokens(
 
 /// Revoke a device token: it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/device-tokens/{id}", tag = "admin", params(("id" = String, Path)),
-    security(("bearer" = [])), responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
+    security(("bearer" = [])), responses((status = 204, description = "Done, nothing to return"), (status = 404, body = super::error::ErrorBody, description = "Not found")))]
 pub async fn revoke_device_token(
     State(s): State<AppState>,
     who: Authed,
@@ -272,7 +272,7 @@ pub struct AuditParams {
 
 /// The audit trail, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditParams),
-    security(("bearer" = [])), responses((status = 200, body = [EventView])))]
+    security(("bearer" = [])), responses((status = 200, body = [EventView], description = "OK")))]
 pub async fn audit_trail(
     State(s): State<AppState>,
     who: Authed,

@@ -18,8 +18,8 @@ pub struct LoginRequest {
 /// Log in with a password; returns a short-lived access token. Every attempt is audited;
 /// repeated failures lock the account.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = IssuedToken), (status = 401, body = super::error::ErrorBody),
-              (status = 429, body = super::error::ErrorBody)))]
+    responses((status = 200, body = IssuedToken, description = "OK"), (status = 401, body = super::error::ErrorBody, description = "No valid token"),
+              (status = 429, body = super::error::ErrorBody, description = "Rate limit exceeded")))]
 pub async fn login(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
@@ -57,7 +57,7 @@ pub async fn login(
 
 /// A fresh access token for a valid one, within the session's lifetime.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = IssuedToken), (status = 401, body = super::error::ErrorBody)))]
+    responses((status = 200, body = IssuedToken, description = "OK"), (status = 401, body = super::error::ErrorBody, description = "No valid token")))]
 pub async fn refresh(
     State(s): State<AppState>,
     req: axum::http::HeaderMap,
@@ -81,7 +81,7 @@ pub struct Me {
 
 /// The caller, as the server sees it.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, body = super::error::ErrorBody)))]
+    responses((status = 200, body = Me, description = "OK"), (status = 401, body = super::error::ErrorBody, description = "No valid token")))]
 pub async fn me(State(s): State<AppState>, who: Authed) -> Json<Me> {
     Json(Me {
         user: who.0.user,

@@ -175,7 +175,7 @@ async fn run(s: &AppState, qs: Vec<EventQuery>) -> Result<(Vec<StoredEvent>, boo
 /// Search the event log. Audited.
 #[utoipa::path(get, path = "/api/v1/history/events", tag = "history", params(HistoryParams),
     security(("bearer" = [])),
-    responses((status = 200, body = EventsResponse), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 200, body = EventsResponse, description = "OK"), (status = 400, body = super::error::ErrorBody, description = "The request is malformed; the message names the field")))]
 pub async fn events(
     State(s): State<AppState>,
     who: Authed,
@@ -206,7 +206,7 @@ pub struct ExportFormat {
 /// Export history for partner agencies or evidence. Audited.
 #[utoipa::path(get, path = "/api/v1/history/export", tag = "history", params(HistoryParams, ExportFormat),
     security(("bearer" = [])),
-    responses((status = 200, description = "GeoJSON, CSV or JSON lines"), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "GeoJSON, CSV or JSON lines"), (status = 400, body = super::error::ErrorBody, description = "The request is malformed; the message names the field")))]
 pub async fn export(
     State(s): State<AppState>,
     who: Authed,

@@ -67,7 +67,7 @@ pub struct TracksResponse {
 
 /// The current tracks (the picture of the last second), optionally in an area.
 #[utoipa::path(get, path = "/api/v1/tracks", tag = "picture", params(AreaParams),
-    security(("bearer" = [])), responses((status = 200, body = TracksResponse)))]
+    security(("bearer" = [])), responses((status = 200, body = TracksResponse, description = "OK")))]
 pub async fn tracks(
     State(s): State<AppState>,
     who: Authed,
@@ -104,7 +104,7 @@ pub struct TrackDetail {
 /// One track with its threat reasons, its alert and its trail.
 #[utoipa::path(get, path = "/api/v1/tracks/{id}", tag = "picture", params(("id" = u64, Path)),
     security(("bearer" = [])),
-    responses((status = 200, body = TrackDetail), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = TrackDetail, description = "OK"), (status = 404, body = super::error::ErrorBody, description = "Not found")))]
 pub async fn track(
     State(s): State<AppState>,
     who: Authed,
@@ -162,7 +162,7 @@ pub struct AlertParams {
 
 /// Alerts, most severe and newest first.
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(AlertParams),
-    security(("bearer" = [])), responses((status = 200, body = [AlertView])))]
+    security(("bearer" = [])), responses((status = 200, body = [AlertView], description = "OK")))]
 pub async fn alerts(
     State(s): State<AppState>,
     who: Authed,
@@ -197,7 +197,7 @@ pub async fn alerts(
 /// One alert with its reasons and history.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = u64, Path)),
     security(("bearer" = [])),
-    responses((status = 200, body = AlertView), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = AlertView, description = "OK"), (status = 404, body = super::error::ErrorBody, description = "Not found")))]
 pub async fn alert(
     State(s): State<AppState>,
     who: Authed,
@@ -223,8 +223,8 @@ pub struct AlertActionRequest {
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/{action}", tag = "alerts",
     params(("id" = u64, Path), ("action" = String, Path, description = "acknowledge, assign, resolve or false-alarm")),
     request_body = AlertActionRequest, security(("bearer" = [])),
-    responses((status = 200, body = AlertView), (status = 404, body = super::error::ErrorBody),
-              (status = 409, body = super::error::ErrorBody)))]
+    responses((status = 200, body = AlertView, description = "OK"), (status = 404, body = super::error::ErrorBody, description = "Not found"),
+              (status = 409, body = super::error::ErrorBody, description = "Conflicts with the current state")))]
 pub async fn alert_action(
     State(s): State<AppState>,
     who: Authed,
@@ -278,7 +278,7 @@ pub async fn alert_action(
 
 /// Sensors with their health and traffic.
 #[utoipa::path(get, path = "/api/v1/sensors", tag = "picture", security(("bearer" = [])),
-    responses((status = 200, body = [SensorView])))]
+    responses((status = 200, body = [SensorView], description = "OK")))]
 pub async fn sensors(
     State(s): State<AppState>,
     who: Authed,
@@ -291,7 +291,7 @@ pub async fn sensors(
 
 /// Agents' last known positions.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "picture", security(("bearer" = [])),
-    responses((status = 200, body = [AgentView])))]
+    responses((status = 200, body = [AgentView], description = "OK")))]
 pub async fn agents(
     State(s): State<AppState>,
     who: Authed,
@@ -302,7 +302,7 @@ pub async fn agents(
 
 /// Current warnings: an agent sees its own; the ops center sees every agent's.
 #[utoipa::path(get, path = "/api/v1/warnings", tag = "warnings", security(("bearer" = [])),
-    responses((status = 200, body = [WarningView])))]
+    responses((status = 200, body = [WarningView], description = "OK")))]
 pub async fn warnings(
     State(s): State<AppState>,
     who: Authed,

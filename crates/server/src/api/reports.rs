@@ -59,7 +59,7 @@ const SIGHTING_SIGMA_DIST_REL: f64 = 0.5;
     security(("bearer" = [])),
     responses((status = 201, body = Stored, description = "stored"),
               (status = 200, body = Stored, description = "a retry of a stored report"),
-              (status = 400, body = super::error::ErrorBody)))]
+              (status = 400, body = super::error::ErrorBody, description = "The request is malformed; the message names the field")))]
 pub async fn sighting(
     State(s): State<AppState>,
     who: Authed,
@@ -180,7 +180,7 @@ fn save_photo(s: &AppState, photo: &crate::view::Photo) -> Result<String, ApiErr
 /// A sighting's photo, by its SHA-256.
 #[utoipa::path(get, path = "/api/v1/sightings/{sha256}/photo", tag = "field",
     params(("sha256" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, content_type = "image/jpeg", description = "OK"), (status = 404, body = super::error::ErrorBody, description = "Not found")))]
 pub async fn photo(
     State(s): State<AppState>,
     who: Authed,
@@ -212,7 +212,7 @@ pub struct PositionReport {
 
 /// The caller's own position (the field app shares it), for warnings.
 #[utoipa::path(post, path = "/api/v1/agents/me/position", tag = "field", request_body = PositionReport,
-    security(("bearer" = [])), responses((status = 201, body = Stored)))]
+    security(("bearer" = [])), responses((status = 201, body = Stored, description = "Created")))]
 pub async fn position(
     State(s): State<AppState>,
     who: Authed,
@@ -243,7 +243,7 @@ pub async fn position(
 /// The agent acknowledges a warning it received.
 #[utoipa::path(post, path = "/api/v1/warnings/{id}/acknowledge", tag = "warnings",
     params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = crate::view::WarningView), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = crate::view::WarningView, description = "OK"), (status = 404, body = super::error::ErrorBody, description = "Not found")))]
 pub async fn acknowledge_warning(
     State(s): State<AppState>,
     who: Authed,
@@ -299,7 +299,7 @@ pub async fn acknowledge_warning(
     params(("sensor_id" = String, Path), ("kind" = String, Path, description = "detections, status or remoteid")),
     request_body(content = Object, description = "sensor JSON (docs/sensor-json.md)"),
     security(("bearer" = [])),
-    responses((status = 201, body = Stored), (status = 400, body = super::error::ErrorBody)))]
+    responses((status = 201, body = Stored, description = "Created"), (status = 400, body = super::error::ErrorBody, description = "The request is malformed; the message names the field")))]
 pub async fn detection(
     State(s): State<AppState>,
     who: Authed,

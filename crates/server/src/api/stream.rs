@@ -105,7 +105,7 @@ impl Filter {
 #[utoipa::path(get, path = "/api/v1/stream", tag = "picture", params(StreamParams),
     security(("bearer" = [])),
     responses((status = 101, description = "switching to the WebSocket protocol"),
-              (status = 401, body = super::error::ErrorBody)))]
+              (status = 401, body = super::error::ErrorBody, description = "No valid token")))]
 pub async fn stream(
     State(s): State<AppState>,
     who: Authed,

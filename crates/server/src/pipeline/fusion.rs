@@ -1,13 +1,16 @@
 //! The fusion stage: one task owns the tracker, feeds it journaled observations, moves its
 //! time forward and publishes the picture.
 //!
-//! Time. Observations carry their sensors' time. The stage keeps a clock that follows the
-//! newest observation time and runs on with the wall clock between observations, so the
-//! picture moves (and stale tracks age out) when the sky is quiet. The tracker processes
-//! everything older than that clock minus the reorder lag; later arrivals are refused by the
-//! tracker (counted per sensor). Observations stamped more than `MAX_FUTURE_S` ahead of this
-//! node's wall clock are refused too: one sensor with a wild clock must not drag the
-//! picture's time forward for all the others.
+//! Time. Observations carry their sensors' time. The tracker processes everything older
+//! than the newest observation time minus the reorder lag (later arrivals are refused by the
+//! tracker and counted per sensor). When the sky goes quiet (nothing new for `QUIET`), the
+//! stage's clock runs on from the newest observation with the wall clock, so pending
+//! observations are processed and stale tracks age out; it never runs on while inputs are
+//! flowing, because a stage that is behind would then outrun its own queue. The picture is
+//! predicted to the sensor-time "now": the newest observation time plus the wall time since
+//! it arrived. Observations stamped more than `MAX_FUTURE_S` ahead of this node's wall clock
+//! are refused: one sensor with a wild clock must not drag the picture's time forward for
+//! all the others.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -50,24 +53,35 @@ pub struct FusionStage {
     pub track_record_interval_s: f64,
 }
 
-/// Sensor time that follows the newest observation and runs on with the wall clock.
-#[derive(Debug, Clone, Copy)]
+/// Without a new observation for this long, the sky is quiet and time runs on by the wall
+/// clock (longer than a journal commit, so nothing is still on its way).
+const QUIET: Duration = Duration::from_millis(250);
+
+/// The newest observation time and when (wall time, at this node's door) it arrived.
+#[derive(Debug, Clone, Copy, Default)]
 struct SensorClock {
-    t_ref: Option<TimeNs>,
-    wall_ref: Instant,
+    newest: Option<(TimeNs, Instant)>,
 }
 
 impl SensorClock {
-    fn observe(&mut self, t: TimeNs, now: Instant) {
-        if self.now(now).is_none_or(|c| t > c) {
-            self.t_ref = Some(t);
-            self.wall_ref = now;
+    fn observe(&mut self, t: TimeNs, arrived: Instant) {
+        if self.newest.is_none_or(|(n, _)| t > n) {
+            self.newest = Some((t, arrived));
         }
     }
 
+    /// Sensor time now: the newest observation time plus the wall time since it arrived.
     fn now(&self, now: Instant) -> Option<TimeNs> {
-        self.t_ref
-            .map(|t| t.plus_secs(now.saturating_duration_since(self.wall_ref).as_secs_f64()))
+        self.newest
+            .map(|(t, at)| t.plus_secs(now.saturating_duration_since(at).as_secs_f64()))
+    }
+
+    /// Up to where the tracker may process: the newest time minus the lag, or, in a quiet
+    /// sky, the clock run on past the quiet period.
+    fn watermark(&self, now: Instant, lag_s: f64) -> Option<TimeNs> {
+        let (t, at) = self.newest?;
+        let quiet_s = now.saturating_duration_since(at).as_secs_f64() - QUIET.as_secs_f64();
+        Some(t.plus_secs((-lag_s).max(quiet_s)))
     }
 }
 
@@ -87,10 +101,7 @@ struct Refusals {
 
 impl FusionStage {
     pub async fn run(mut self) {
-        let mut clock = SensorClock {
-            t_ref: None,
-            wall_ref: Instant::now(),
-        };
+        let mut clock = SensorClock::default();
         // Arrival times of observations not yet in a published picture, by sensor time.
         let mut waiting: BinaryHeap<Reverse<(TimeNs, Instant)>> = BinaryHeap::new();
         let mut published: BTreeMap<u64, Published> = BTreeMap::new();
@@ -114,10 +125,11 @@ impl FusionStage {
             }
             self.count_refusals(refusals);
             let now = Instant::now();
-            let Some(clock_now) = clock.now(now) else {
+            let (Some(clock_now), Some(target)) =
+                (clock.now(now), clock.watermark(now, self.reorder_lag_s))
+            else {
                 continue;
             };
-            let target = clock_now.plus_secs(-self.reorder_lag_s);
             if watermark.is_none_or(|w| target > w) {
                 self.tracker.advance_to(target);
                 watermark = Some(target);
@@ -160,7 +172,6 @@ impl FusionStage {
         refusals: &mut Refusals,
     ) {
         let wall = crate::clock::now();
-        let now = Instant::now();
         for (obs, arrived) in batch.observations {
             let (t, sensor) = (obs.t, obs.sensor_id.0.clone());
             if t.secs_since(wall) > MAX_FUTURE_S {
@@ -169,7 +180,7 @@ impl FusionStage {
             }
             match self.tracker.ingest(obs) {
                 Ok(()) => {
-                    clock.observe(t, now);
+                    clock.observe(t, arrived);
                     waiting.push(Reverse((t, arrived)));
                 }
                 Err(IngestError::TooLate { .. }) => self.refuse(&sensor, "too_late", refusals),

@@ -20,11 +20,12 @@ pub struct TestNode {
 /// The configuration of a test node: ephemeral ports, loopback, everything else default,
 /// then `extra` TOML on top.
 pub fn config(dir: &std::path::Path, extra: &str) -> ServerConfig {
-    let text = format!(
-        "data_dir = {dir:?}\n[http]\nbind = \"127.0.0.1:0\"\n[sources.sapient]\nbind = \"127.0.0.1:0\"\n{extra}",
-        dir = dir.display().to_string(),
-    );
-    ServerConfig::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    let text = format!("data_dir = {:?}\n{extra}", dir.display().to_string());
+    let mut cfg = ServerConfig::from_toml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let ephemeral = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    cfg.http.bind = ephemeral;
+    cfg.sources.sapient.bind = ephemeral;
+    cfg
 }
 
 impl TestNode {
