@@ -24,8 +24,6 @@ use std::sync::Arc;
 use dronewatch_model::{Lla, TimeNs};
 use serde::{Deserialize, Serialize};
 
-pub use location::SqliteSync;
-
 /// The log is three hash chains, so each can keep its own retention: observations are many
 /// and short-lived, records (alerts, actions, audit) are evidence and kept for years.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
