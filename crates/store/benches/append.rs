@@ -25,7 +25,7 @@ fn observation(i: u64) -> NewEvent {
     let lat = 31.0 + ((i * 7919) % 10_000) as f64 * 1e-4;
     let lon = -111.0 + ((i * 104_729) % 10_000) as f64 * 1e-4;
     let body = format!(
-        r#"{{"id":"{sensor}-{i}","sensor":"{sensor}","t_unix_ns":{},"measurement":{{"kind":"position","lat_deg":{lat:.6},"lon_deg":{lon:.6},"h_m":{:.1},"sigma_m":12.5}},"identity":{{"serial":{},"class":"quadcopter","confidence":0.82}},"snr_db":17.25}}"#,
+        r#"{{"id":"{sensor}-{i}","sensor":"{sensor}","t_unix_ns":{},"measurement":{{"kind":"position","lat_deg":{lat:.6},"lon_deg":{lon:.6},"h_m":{:.1},"sigma_m":12.5}},"identity":{{"serial":{},"class":"quadcopter","confidence":0.82}},"snr_db":17.25,"platform":{{"kind":"tower","mast_m":12.0,"site":"AZ-TUC-07"}}}}"#,
         t.0,
         100.0 + (i % 300) as f64,
         serial

@@ -24,8 +24,6 @@ use std::sync::Arc;
 use dronewatch_model::{Lla, TimeNs};
 use serde::{Deserialize, Serialize};
 
-pub use location::SqliteSync;
-
 /// The log is three hash chains, so each can keep its own retention: observations are many
 /// and short-lived, records (alerts, actions, audit) are evidence and kept for years.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -330,7 +328,7 @@ impl Store {
             #[cfg(not(feature = "postgres"))]
             location::Location::Postgres { url } => {
                 return Err(StoreError::Url {
-                    url,
+                    url: location::redact(&url),
                     reason: "this build has no PostgreSQL support (cargo feature `postgres`)"
                         .into(),
                 });
@@ -486,5 +484,39 @@ impl Store {
     /// Marks a token revoked at `at` (a second revocation keeps the first time).
     pub async fn revoke_device_token(&self, id: &str, at: TimeNs) -> Result<(), StoreError> {
         on_backend!(self, b => b.revoke_device_token(id, at).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server shares one `Store` between tasks and awaits it in axum handlers: the handle
+    /// must be `Send + Sync` and every future it returns `Send`.
+    #[test]
+    fn the_handle_and_its_futures_can_cross_threads() {
+        fn handle<T: Send + Sync + Clone + 'static>() {}
+        handle::<Store>();
+        #[allow(dead_code, clippy::let_underscore_future)]
+        fn futures(s: &Store) {
+            fn send<T: Send>(_: T) {}
+            send(s.append(Vec::new()));
+            send(s.query(EventQuery::default()));
+            send(s.read_after(Chain::Records, 0, 1));
+            send(s.last_seq(Chain::Records));
+            send(s.verify());
+            send(s.prune(Chain::Records, TimeNs(0)));
+            send(s.apply_retention(&Retention::default(), TimeNs(0)));
+            send(s.cursor("c"));
+            send(s.set_cursor("c", 1));
+            send(s.document("d"));
+            send(s.put_document("d", "{}"));
+            send(s.user("u"));
+            send(s.users());
+            send(s.device_tokens());
+            send(s.device_token_by_hash(&[0; 32]));
+            send(s.revoke_device_token("t", TimeNs(0)));
+            send(s.delete_user("u"));
+        }
     }
 }

@@ -1233,3 +1233,75 @@ async fn sqlite_creates_the_data_directory_and_accepts_each_url_form() {
     let store = Store::open(&p.display().to_string()).await.unwrap();
     assert_eq!(store.last_seq(Chain::Observations).await.unwrap(), 3);
 }
+
+/// Where the server has PostGIS, the tracks and records tables get the indexed point column
+/// (observations do not: it halved their append rate), equal to the
+/// stored degrees, and a database that lacks it (made before PostGIS was installed) gains it
+/// at the next open. Without PostGIS there is no such column. Either way the query tests
+/// above hold.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_point_column_follows_postgis() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let available = db
+        .raw_i64s("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'")
+        .await
+        .unwrap()
+        == [1];
+    let geom_columns = || {
+        db.raw_i64s(
+            "SELECT count(*) FROM information_schema.columns
+             WHERE column_name = 'geom' AND table_name LIKE 'events_%'",
+        )
+    };
+    let store = db.open().await;
+    assert_eq!(
+        geom_columns().await.unwrap(),
+        [if available { 2 } else { 0 }]
+    );
+    if !available {
+        eprintln!("PostGIS is not installed here: the plain-column path was tested");
+        return;
+    }
+    store
+        .append(vec![
+            track(1, 1.0, 31.25, -110.5),
+            track(2, 1.0, -45.0, 179.75),
+        ])
+        .await
+        .unwrap();
+    let off = db
+        .raw_i64s(
+            "SELECT count(*) FROM events_tracks
+             WHERE ST_X(geom) <> lon_deg OR ST_Y(geom) <> lat_deg OR geom IS NULL",
+        )
+        .await
+        .unwrap();
+    assert_eq!(off, [0]);
+    drop(store);
+    db.raw("ALTER TABLE events_tracks DROP COLUMN geom")
+        .await
+        .unwrap();
+    assert_eq!(geom_columns().await.unwrap(), [1]);
+    let store = db.open().await;
+    assert_eq!(geom_columns().await.unwrap(), [2]);
+    let hits = store
+        .query(EventQuery {
+            bbox: Some(BBox {
+                min_lat: -46.0,
+                min_lon: 179.5,
+                max_lat: -44.0,
+                max_lon: -179.5,
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.iter().map(|e| e.track_id).collect::<Vec<_>>(),
+        [Some(2)]
+    );
+    assert!(store.verify().await.unwrap().ok());
+}

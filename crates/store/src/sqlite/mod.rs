@@ -138,6 +138,11 @@ fn open_writer(url: &str, path: &Path, sync: SqliteSync) -> Result<Connection, S
          PRAGMA foreign_keys = ON;
          -- The writer's page cache holds the hot index pages of the three chains.
          PRAGMA cache_size = -65536;
+         -- Checkpoint every ~40 MB of WAL, not SQLite's default 4 MB: index pages written
+         -- many times in between are copied to the database (and fsynced) once: about a
+         -- quarter more appends per second when measured (docs/store.md).
+         PRAGMA wal_autocheckpoint = 10000;
+         PRAGMA journal_size_limit = 67108864;
          PRAGMA temp_store = MEMORY;"
     ))
     .map_err(db)?;
