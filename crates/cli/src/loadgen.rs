@@ -43,6 +43,9 @@ pub struct LoadgenConfig {
     pub ws_1hz: usize,
     /// WebSocket connections opened per second (the server rate-limits per token).
     pub ws_connects_per_s: f64,
+    /// Side of the square area each 1 Hz client watches, around a point of its own in the
+    /// sky [km] (a phone follows its agent's surroundings); `None`: the whole picture.
+    pub ws_1hz_box_km: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,10 +177,38 @@ pub async fn run(cfg: LoadgenConfig) -> Result<LoadReport, LoadgenError> {
     let mut clients = tokio::task::JoinSet::new();
     let total = cfg.ws_realtime + cfg.ws_1hz;
     let pace = Duration::from_secs_f64(1.0 / cfg.ws_connects_per_s.max(1.0));
+    let mut rng = dronewatch_sim::rng::Rng::new(cfg.load.seed ^ 0x5eed);
     for k in 0..total {
         let realtime = k < cfg.ws_realtime;
+        let bbox = match cfg.ws_1hz_box_km.filter(|_| !realtime) {
+            Some(side_km) => {
+                let o = cfg.load.origin;
+                let (r, a) = (
+                    cfg.load.area_radius_m * rng.uniform().sqrt(),
+                    std::f64::consts::TAU * rng.uniform(),
+                );
+                let m_per_deg_lat = 111_320.0;
+                let m_per_deg_lon = m_per_deg_lat * o.lat_deg.to_radians().cos();
+                let (lat, lon) = (
+                    o.lat_deg + r * a.cos() / m_per_deg_lat,
+                    o.lon_deg + r * a.sin() / m_per_deg_lon,
+                );
+                let (dlat, dlon) = (
+                    side_km * 500.0 / m_per_deg_lat,
+                    side_km * 500.0 / m_per_deg_lon,
+                );
+                format!(
+                    "&bbox={},{},{},{}",
+                    lon - dlon,
+                    lat - dlat,
+                    lon + dlon,
+                    lat + dlat
+                )
+            }
+            None => String::new(),
+        };
         let url = format!(
-            "ws://{}/api/v1/stream?kinds=tracks,alerts&rate_ms={}&access_token={token}",
+            "ws://{}/api/v1/stream?kinds=tracks,alerts&rate_ms={}{bbox}&access_token={token}",
             cfg.http,
             if realtime { 0 } else { 1000 }
         );
@@ -464,6 +495,7 @@ pub fn run_cmd(args: &crate::LoadgenArgs) -> anyhow::Result<()> {
         ws_realtime: args.ws_realtime,
         ws_1hz: args.ws_1hz,
         ws_connects_per_s: 80.0,
+        ws_1hz_box_km: (args.ws_1hz_box_km > 0.0).then_some(args.ws_1hz_box_km),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(

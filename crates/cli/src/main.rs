@@ -72,6 +72,10 @@ pub struct LoadgenArgs {
     /// WebSocket clients at 1 Hz.
     #[arg(long, default_value_t = 990)]
     pub ws_1hz: usize,
+    /// Each 1 Hz client watches a square of this side around its own point [km] (a field
+    /// phone); 0: the whole picture.
+    #[arg(long, default_value_t = 2.0)]
+    pub ws_1hz_box_km: f64,
     /// Also write the report here.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -165,12 +165,13 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     for c in &report.chains {
         match &c.first_bad {
             None => println!(
-                "{:<12} ok: {} events checked (seq {}..={}, anchor {})",
+                "{:<12} ok: {} events checked (seq {}..={}, anchor {}), head {}",
                 c.chain.as_str(),
                 c.events_checked,
                 c.anchor_seq + u64::from(c.events_checked > 0),
                 c.last_seq,
-                c.anchor_seq
+                c.anchor_seq,
+                c.last_hash_hex
             ),
             Some((seq, why)) => println!("{:<12} BROKEN at seq {seq}: {why}", c.chain.as_str()),
         }

@@ -53,10 +53,16 @@ async fn a_sector_buffers_while_cut_off_and_hq_gets_everything_once() {
         proxy.url()
     ))
     .await;
+    // HQ keeps its history in PostgreSQL.
+    let Some(hq_db) = dronewatch_testdata::postgres::fresh_database("hq").await else {
+        return;
+    };
     let hq = TestNode::start(&format!(
-        "[node]\nname = \"hq-{sector}\"\nrole = \"hq\"\nfollow_sectors = [\"{sector}\"]\n[bus]\nurl = \"{url}\"\n[sources.sapient]\nenabled = false\n"
+        "[node]\nname = \"hq-{sector}\"\nrole = \"hq\"\nfollow_sectors = [\"{sector}\"]\n[bus]\nurl = \"{url}\"\n[store]\nurl = \"{}\"\n[sources.sapient]\nenabled = false\n",
+        hq_db.url
     ))
     .await;
+    assert_eq!(hq.node().store.backend(), "postgres");
     let admin = node.admin().await;
     let hq_admin = hq.admin().await;
 

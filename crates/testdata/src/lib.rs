@@ -33,3 +33,6 @@ pub fn data(rel: &str) -> Option<PathBuf> {
 
 #[cfg(feature = "nats")]
 pub mod nats;
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
