@@ -105,51 +105,34 @@ fn detection(sensor: &str, seq: u64) -> Value {
     })
 }
 
-/// Observation ids the store holds for `sensor`.
-async fn stored_ids(store: &Store, sensor: &str) -> BTreeSet<u64> {
-    let mut out = BTreeSet::new();
-    let mut after = 0;
+/// Every observation event the store holds for `sensor`, paging through the chain.
+async fn stored(store: &Store, sensor: &str) -> Vec<dronewatch_store::StoredEvent> {
+    let mut out = Vec::new();
     loop {
         let rows = store
             .query(EventQuery {
                 kinds: vec![EventKind::Observation],
                 source: Some(sensor.into()),
-                after_seq: Some(after),
+                after_seq: out.last().map(|e: &dronewatch_store::StoredEvent| e.seq),
                 limit: 5000,
                 ..EventQuery::default()
             })
             .await
             .unwrap();
-        let Some(last) = rows.last() else { break };
-        after = last.seq;
-        for r in &rows {
-            let o: Observation = serde_json::from_str(&r.body).unwrap();
-            out.insert(o.id.0);
+        if rows.is_empty() {
+            return out;
         }
+        out.extend(rows);
     }
-    out
 }
 
-/// Observation times (ns) the store holds for `sensor`.
-async fn stored_times(store: &Store, sensor: &str) -> BTreeSet<i64> {
-    let mut out = BTreeSet::new();
-    let mut after = 0;
-    loop {
-        let rows = store
-            .query(EventQuery {
-                kinds: vec![EventKind::Observation],
-                source: Some(sensor.into()),
-                after_seq: Some(after),
-                limit: 5000,
-                ..EventQuery::default()
-            })
-            .await
-            .unwrap();
-        let Some(last) = rows.last() else { break };
-        after = last.seq;
-        out.extend(rows.iter().map(|r| r.t.0));
-    }
-    out
+/// The observation ids the store holds for `sensor`.
+async fn stored_ids(store: &Store, sensor: &str) -> BTreeSet<u64> {
+    stored(store, sensor)
+        .await
+        .iter()
+        .map(|r| serde_json::from_str::<Observation>(&r.body).unwrap().id.0)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -392,7 +375,11 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     // SAPIENT acknowledges no detection: what is lost must be the last moments before the
     // kill only.
     let sent = sapient_sent.lock().unwrap().clone();
-    let stored = stored_times(&store, "sap-1").await;
+    let stored: BTreeSet<i64> = stored(&store, "sap-1")
+        .await
+        .iter()
+        .map(|r| r.t.0)
+        .collect();
     let before_kill: Vec<&(i64, Instant)> = sent.iter().filter(|(_, at)| *at < killed_at).collect();
     let lost: Vec<&&(i64, Instant)> = before_kill
         .iter()

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::ServerConfig;
-use crate::live::{Audience, LiveEvent, LiveHub, Snapshot, TrackDelta, TrackItem, lock};
+use crate::live::{Audience, LiveEvent, LiveHub, Snapshot, TrackDelta, TrackItem};
 use crate::metrics::{Metrics, label};
 use crate::node::NodeError;
 use crate::pipeline::journal::{Journal, JournalOutputs};
@@ -233,38 +233,19 @@ impl Intake {
             }
             dronewatch_store::EventKind::Alert => {
                 if let Ok(view) = serde_json::from_str::<AlertView>(body) {
-                    let key = fnv64(&format!("{sector}/{}", view.id));
-                    let pos = (view.last_position.lat_deg, view.last_position.lon_deg);
-                    self.hub.publish_event(LiveEvent::new(
-                        "alert",
-                        Some(pos),
-                        Audience::Everyone,
-                        &view,
-                    ));
-                    lock(&self.hub.boards.alerts).insert(key, Arc::new(view));
+                    self.hub
+                        .alert(fnv64(&format!("{sector}/{}", view.id)), view);
                 }
             }
             dronewatch_store::EventKind::Warning => {
                 if let Ok(view) = serde_json::from_str::<WarningView>(body) {
-                    self.hub.publish_event(LiveEvent::new(
-                        "warning",
-                        None,
-                        Audience::Agent(view.agent_id.clone()),
-                        &view,
-                    ));
-                    let mut boards = lock(&self.hub.boards.warnings);
-                    let list = boards
-                        .entry(format!("{sector}/{}", view.agent_id))
-                        .or_default();
-                    list.retain(|w| w.track_id != view.track_id);
-                    if view.level != "all_clear" {
-                        list.push(view);
-                    }
+                    self.hub
+                        .warning(format!("{sector}/{}", view.agent_id), view);
                 }
             }
             dronewatch_store::EventKind::SensorHealth => {
                 if let Ok(h) = serde_json::from_str::<dronewatch_model::SensorHealth>(body) {
-                    let view = SensorView {
+                    self.hub.sensor(SensorView {
                         id: format!("{sector}/{}", h.sensor_id),
                         kind: None,
                         state: crate::pipeline::journal::health_str(h.state).into(),
@@ -274,32 +255,16 @@ impl Intake {
                         last_observation_unix_ns: None,
                         observations: 0,
                         refused: 0,
-                    };
-                    let pos = view.position.map(|p| (p.lat_deg, p.lon_deg));
-                    self.hub.publish_event(LiveEvent::new(
-                        "sensor_health",
-                        pos,
-                        Audience::Everyone,
-                        &view,
-                    ));
-                    lock(&self.hub.boards.sensors).insert(view.id.clone(), view);
+                    });
                 }
             }
             dronewatch_store::EventKind::AgentFix => {
                 if let Ok(f) = serde_json::from_str::<dronewatch_model::AgentFix>(body) {
-                    let view = AgentView {
+                    self.hub.agent(AgentView {
                         agent_id: format!("{sector}/{}", f.agent_id),
                         t_unix_ns: f.t.0,
                         position: f.position.into(),
-                    };
-                    let pos = (f.position.lat_deg, f.position.lon_deg);
-                    self.hub.publish_event(LiveEvent::new(
-                        "agent",
-                        Some(pos),
-                        Audience::Everyone,
-                        &view,
-                    ));
-                    lock(&self.hub.boards.agents).insert(view.agent_id.clone(), view);
+                    });
                 }
             }
             dronewatch_store::EventKind::Sighting => {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
 
-use crate::view::{AgentView, AlertView, SensorView, TrackView};
+use crate::view::{AgentView, AlertView, SensorView, TrackView, WarningView};
 
 /// A track, serialised once.
 #[derive(Debug)]
@@ -131,6 +131,59 @@ impl LiveHub {
         // No receivers is fine: nobody is watching.
         let _ = self.events.send(Arc::new(ev));
     }
+
+    /// An alert, opened or changed: on the board under `key` and to every client.
+    pub fn alert(&self, key: u64, view: AlertView) {
+        let pos = (view.last_position.lat_deg, view.last_position.lon_deg);
+        self.publish_event(LiveEvent::new(
+            "alert",
+            Some(pos),
+            Audience::Everyone,
+            &view,
+        ));
+        lock(&self.boards.alerts).insert(key, Arc::new(view));
+    }
+
+    /// A warning: on the board of the agent `board_key` names (replacing the one about the
+    /// same track, gone when all clear), to that agent and to the ops center.
+    pub fn warning(&self, board_key: String, view: WarningView) {
+        self.publish_event(LiveEvent::new(
+            "warning",
+            None,
+            Audience::Agent(view.agent_id.clone()),
+            &view,
+        ));
+        let mut boards = lock(&self.boards.warnings);
+        let list = boards.entry(board_key).or_default();
+        list.retain(|w| w.track_id != view.track_id);
+        if view.level != "all_clear" {
+            list.push(view);
+        }
+    }
+
+    /// A sensor's state: on the board and to every client.
+    pub fn sensor(&self, view: SensorView) {
+        let pos = view.position.map(|p| (p.lat_deg, p.lon_deg));
+        self.publish_event(LiveEvent::new(
+            "sensor_health",
+            pos,
+            Audience::Everyone,
+            &view,
+        ));
+        lock(&self.boards.sensors).insert(view.id.clone(), view);
+    }
+
+    /// An agent's position: on the board and to every client.
+    pub fn agent(&self, view: AgentView) {
+        let pos = (view.position.lat_deg, view.position.lon_deg);
+        self.publish_event(LiveEvent::new(
+            "agent",
+            Some(pos),
+            Audience::Everyone,
+            &view,
+        ));
+        lock(&self.boards.agents).insert(view.agent_id.clone(), view);
+    }
 }
 
 impl Default for LiveHub {
@@ -145,7 +198,7 @@ pub struct Boards {
     pub sensors: Mutex<BTreeMap<String, SensorView>>,
     pub agents: Mutex<BTreeMap<String, AgentView>>,
     pub alerts: Mutex<BTreeMap<u64, Arc<AlertView>>>,
-    pub warnings: Mutex<BTreeMap<String, Vec<crate::view::WarningView>>>,
+    pub warnings: Mutex<BTreeMap<String, Vec<WarningView>>>,
 }
 
 /// Locks a board; a poisoned lock (a panicked writer) still holds consistent data here,

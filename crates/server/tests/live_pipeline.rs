@@ -12,10 +12,10 @@ use dronewatch_model::{
     IdentityHints, Lla, Measurement, Observation, ObservationId, SensorId, SensorKind, TimeNs,
 };
 use dronewatch_server::sapient_sensor::SapientLink;
-use dronewatch_sim::load::{LoadConfig, LoadScene};
+use dronewatch_sim::load::LoadConfig;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use support::{TestNode, eventually};
+use support::{LiveSky, TestNode, eventually};
 use tokio_tungstenite::tungstenite::Message;
 
 type Ws =
@@ -61,7 +61,6 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
         .unwrap();
     assert_eq!(hello["role"], "admin");
 
-    let epoch = now();
     let cfg = LoadConfig {
         drones: 40,
         radars: 3,
@@ -70,28 +69,11 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
         remote_id_share: 0.25,
         ..LoadConfig::default()
     };
-    let mut scene = LoadScene::new(cfg, epoch);
-    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
-        .await
-        .unwrap();
-    let sensors: Vec<(String, SensorKind)> = scene
-        .sensors()
-        .into_iter()
-        .map(|s| (s.id.0, s.kind))
-        .collect();
-    link.register(&sensors, epoch, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let mut sky = LiveSky::connect(&n, cfg).await;
     let started = Instant::now();
-    let mut buf = Vec::new();
     let mut deltas = 0;
     while started.elapsed() < Duration::from_secs(12) {
-        buf.clear();
-        scene.step_until(now().secs_since(epoch), &mut buf);
-        for o in &buf {
-            link.push(o).await.unwrap();
-        }
-        link.flush().await.unwrap();
+        sky.step().await;
         // Read what the stream has for us meanwhile.
         while let Ok(Some(Ok(Message::Text(t)))) =
             tokio::time::timeout(Duration::from_millis(1), live.next()).await
@@ -103,7 +85,8 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(deltas > 20, "live track deltas: {deltas}");
-    let t_s = now().secs_since(epoch);
+    let t_s = sky.t_s();
+    let scene = &sky.scene;
 
     let v = n.get_json(&admin, "/api/v1/tracks").await;
     let tracks = v["tracks"].as_array().unwrap();
@@ -156,7 +139,7 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
     assert!(radar["observations"].as_u64().unwrap() > 500, "{radar}");
     assert_eq!(radar["refused"], 0, "{radar}");
 
-    let stats = link.finish(now()).await.unwrap();
+    let stats = sky.finish().await;
     assert_eq!(stats.errors_received, 0, "{stats:?}");
     let store = n.node().store.clone();
     let report = store.verify().await.unwrap();
@@ -352,7 +335,6 @@ async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert(
 async fn a_slow_websocket_client_at_1_hz_gets_snapshots_filtered_by_area() {
     let n = TestNode::start("").await;
     let admin = n.admin().await;
-    let epoch = now();
     let cfg = LoadConfig {
         drones: 30,
         radars: 2,
@@ -360,18 +342,7 @@ async fn a_slow_websocket_client_at_1_hz_gets_snapshots_filtered_by_area() {
         ..LoadConfig::default()
     };
     let origin = cfg.origin;
-    let mut scene = LoadScene::new(cfg, epoch);
-    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
-        .await
-        .unwrap();
-    let sensors: Vec<(String, SensorKind)> = scene
-        .sensors()
-        .into_iter()
-        .map(|s| (s.id.0, s.kind))
-        .collect();
-    link.register(&sensors, epoch, Duration::from_secs(5))
-        .await
-        .unwrap();
+    let mut sky = LiveSky::connect(&n, cfg).await;
     // A box around the north-east quarter of the area.
     let bbox = format!(
         "{},{},{},{}",
@@ -386,19 +357,7 @@ async fn a_slow_websocket_client_at_1_hz_gets_snapshots_filtered_by_area() {
         &format!("&rate_ms=1000&kinds=tracks&bbox={bbox}"),
     )
     .await;
-    let feeder = tokio::spawn(async move {
-        let start = Instant::now();
-        let mut buf = Vec::new();
-        while start.elapsed() < Duration::from_secs(8) {
-            buf.clear();
-            scene.step_until(now().secs_since(epoch), &mut buf);
-            for o in &buf {
-                link.push(o).await.unwrap();
-            }
-            link.flush().await.unwrap();
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
+    let feeder = tokio::spawn(async move { sky.feed_for(Duration::from_secs(8)).await });
     let mut snapshots = Vec::new();
     let mut deltas = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(8);

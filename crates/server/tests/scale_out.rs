@@ -7,37 +7,15 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use dronewatch_model::SensorKind;
-use dronewatch_server::sapient_sensor::SapientLink;
-use dronewatch_sim::load::{LoadConfig, LoadScene};
+use dronewatch_sim::load::LoadConfig;
 use dronewatch_store::{Chain, EventKind, EventQuery};
 use dronewatch_testdata::nats::{Cleanup, Proxy, shared_nats};
-use support::{TestNode, eventually};
+use support::{LiveSky, TestNode, eventually};
 
 fn now() -> dronewatch_model::TimeNs {
     dronewatch_server::clock::now()
-}
-
-/// Feeds the sky live for `for_`.
-async fn feed(
-    link: &mut SapientLink,
-    scene: &mut LoadScene,
-    epoch: dronewatch_model::TimeNs,
-    for_: Duration,
-) {
-    let start = Instant::now();
-    let mut buf = Vec::new();
-    while start.elapsed() < for_ {
-        buf.clear();
-        scene.step_until(now().secs_since(epoch), &mut buf);
-        for o in &buf {
-            link.push(o).await.unwrap();
-        }
-        link.flush().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,32 +44,21 @@ async fn a_sector_buffers_while_cut_off_and_hq_gets_everything_once() {
     let admin = node.admin().await;
     let hq_admin = hq.admin().await;
 
-    let epoch = now();
-    let mut scene = LoadScene::new(
+    let mut sky = LiveSky::connect(
+        &node,
         LoadConfig {
             drones: 10,
             radars: 2,
             radar_period_s: 0.5,
             ..LoadConfig::default()
         },
-        epoch,
-    );
-    let mut link = SapientLink::connect(node.node().sapient_addr.unwrap(), 5.0)
-        .await
-        .unwrap();
-    let sensors: Vec<(String, SensorKind)> = scene
-        .sensors()
-        .into_iter()
-        .map(|s| (s.id.0, s.kind))
-        .collect();
-    link.register(&sensors, epoch, Duration::from_secs(5))
-        .await
-        .unwrap();
+    )
+    .await;
 
-    feed(&mut link, &mut scene, epoch, Duration::from_secs(4)).await;
+    sky.feed_for(Duration::from_secs(4)).await;
     proxy.cut();
     let cut_at_seq = node.node().store.last_seq(Chain::Tracks).await.unwrap();
-    feed(&mut link, &mut scene, epoch, Duration::from_secs(4)).await;
+    sky.feed_for(Duration::from_secs(4)).await;
     // Cut off, the sector still tracks and logs.
     let tracks = node.get_json(&admin, "/api/v1/tracks").await;
     assert!(tracks["tracks"].as_array().unwrap().len() >= 8, "{tracks}");
@@ -111,8 +78,8 @@ async fn a_sector_buffers_while_cut_off_and_hq_gets_everything_once() {
     );
 
     proxy.restore().await;
-    feed(&mut link, &mut scene, epoch, Duration::from_secs(2)).await;
-    let _ = link.finish(now()).await;
+    sky.feed_for(Duration::from_secs(2)).await;
+    let _ = sky.finish().await;
     let last = node.node().store.last_seq(Chain::Tracks).await.unwrap();
 
     // HQ ends with every track event of the sector, each once.

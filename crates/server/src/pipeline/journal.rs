@@ -238,13 +238,7 @@ impl Journal {
             s.last_health_unix_ns = Some(h.t.0);
             s.clone()
         };
-        let pos = view.position.map(|p| (p.lat_deg, p.lon_deg));
-        self.out.hub.publish_event(LiveEvent::new(
-            "sensor_health",
-            pos,
-            Audience::Everyone,
-            &view,
-        ));
+        self.out.hub.sensor(view);
     }
 }
 

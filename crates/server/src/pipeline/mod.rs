@@ -72,15 +72,10 @@ impl Ingest {
 
     /// Submits and waits until the input is durable in the log.
     pub async fn submit(&self, input: Input) -> Result<Appended, IngestError> {
-        let (ack, done) = oneshot::channel();
-        self.tx
-            .send(Submission {
-                input,
-                ack: Some(ack),
-            })
+        self.submit_pipelined(input)
+            .await?
             .await
-            .map_err(|_| IngestError::Stopped)?;
-        done.await.map_err(|_| IngestError::Stopped)?
+            .map_err(|_| IngestError::Stopped)?
     }
 
     /// Submits and returns a receiver for the acknowledgement, so a sender can keep several

@@ -16,14 +16,13 @@ use dronewatch_model::{AgentFix, TimeNs, Track};
 use dronewatch_store::{EventKind, NewEvent};
 use dronewatch_threat::{
     Alert, AlertBook, AlertChange, AlertError, AlertId, Assessment, ThreatAssessor, Warner,
-    WarningLevel,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{Ingest, IngestError, Input};
-use crate::live::{Audience, LiveEvent, LiveHub, lock};
+use crate::live::LiveHub;
 use crate::metrics::{Metrics, label};
 use crate::view::{AlertView, WarningView};
 
@@ -156,20 +155,7 @@ impl ThreatStage {
                 idempotency_key: None,
                 body: serde_json::to_string(&view).unwrap_or_default(),
             });
-            {
-                let mut boards = lock(&self.hub.boards.warnings);
-                let list = boards.entry(view.agent_id.clone()).or_default();
-                list.retain(|old| old.track_id != view.track_id);
-                if w.level != WarningLevel::AllClear {
-                    list.push(view.clone());
-                }
-            }
-            self.hub.publish_event(LiveEvent::new(
-                "warning",
-                None,
-                Audience::Agent(view.agent_id.clone()),
-                &view,
-            ));
+            self.hub.warning(view.agent_id.clone(), view);
         }
         for change in changes {
             let id = match change {
@@ -205,14 +191,7 @@ impl ThreatStage {
 
     fn publish_alert(&self, alert: &Alert) -> AlertView {
         let view = AlertView::new(&self.sector, alert);
-        lock(&self.hub.boards.alerts).insert(view.id, Arc::new(view.clone()));
-        let pos = (view.last_position.lat_deg, view.last_position.lon_deg);
-        self.hub.publish_event(LiveEvent::new(
-            "alert",
-            Some(pos),
-            Audience::Everyone,
-            &view,
-        ));
+        self.hub.alert(view.id, view.clone());
         view
     }
 

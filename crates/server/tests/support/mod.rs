@@ -162,3 +162,72 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A synthetic sky sent live over SAPIENT to a test node: observations stamped with the
+/// wall time they are due at.
+pub struct LiveSky {
+    pub scene: dronewatch_sim::load::LoadScene,
+    pub link: dronewatch_server::sapient_sensor::SapientLink,
+    pub epoch: dronewatch_model::TimeNs,
+    buf: Vec<dronewatch_model::Observation>,
+}
+
+impl LiveSky {
+    /// Connects to the node's SAPIENT listener and registers the sky's sensors.
+    pub async fn connect(n: &TestNode, cfg: dronewatch_sim::load::LoadConfig) -> Self {
+        let epoch = dronewatch_server::clock::now();
+        let scene = dronewatch_sim::load::LoadScene::new(cfg, epoch);
+        let mut link = dronewatch_server::sapient_sensor::SapientLink::connect(
+            n.node().sapient_addr.unwrap(),
+            5.0,
+        )
+        .await
+        .unwrap();
+        let sensors: Vec<(String, dronewatch_model::SensorKind)> = scene
+            .sensors()
+            .into_iter()
+            .map(|s| (s.id.0, s.kind))
+            .collect();
+        link.register(&sensors, epoch, Duration::from_secs(5))
+            .await
+            .unwrap();
+        Self {
+            scene,
+            link,
+            epoch,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Seconds of the sky so far.
+    pub fn t_s(&self) -> f64 {
+        dronewatch_server::clock::now().secs_since(self.epoch)
+    }
+
+    /// Sends everything due by now.
+    pub async fn step(&mut self) {
+        self.buf.clear();
+        let t_s = self.t_s();
+        self.scene.step_until(t_s, &mut self.buf);
+        for o in &self.buf {
+            self.link.push(o).await.unwrap();
+        }
+        self.link.flush().await.unwrap();
+    }
+
+    /// Sends the sky live for `d`.
+    pub async fn feed_for(&mut self, d: Duration) {
+        let start = std::time::Instant::now();
+        while start.elapsed() < d {
+            self.step().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn finish(self) -> dronewatch_server::sapient_sensor::ClientStats {
+        self.link
+            .finish(dronewatch_server::clock::now())
+            .await
+            .unwrap()
+    }
+}
