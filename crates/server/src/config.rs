@@ -183,9 +183,11 @@ pub struct FusionConfig {
     /// Sensor metadata (`sensors.json` of the benchmark format) for detection probabilities
     /// and clutter; sensors not listed get the tracker's defaults.
     pub sensors_file: Option<PathBuf>,
-    /// How long observations wait to be put in time order [s]. Live default 0.05: a sensor
-    /// whose reports arrive later than this after a newer one from another sensor has them
-    /// refused (counted per sensor in the metrics); raise it for slow links.
+    /// How long observations wait to be put in time order at most [s]. Live default 0.05.
+    /// The wait adapts below this to how late observations have been arriving (in-order
+    /// sensors wait ~2 ms); a sensor whose reports arrive later than this after a newer
+    /// one from another sensor has them refused (counted per sensor in the metrics);
+    /// raise it for slow links.
     pub reorder_lag_s: f64,
     /// How often the picture is published to live clients at most [ms].
     pub publish_interval_ms: u64,

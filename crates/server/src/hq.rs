@@ -73,6 +73,7 @@ pub async fn start(
                 fusion: None,
                 agents: None,
                 hub: hub.clone(),
+                busy: Default::default(),
             },
             metrics: metrics.clone(),
             max_batch: cfg.pipeline.journal_batch,
@@ -304,6 +305,7 @@ impl Intake {
             processed_to_unix_ns: t,
             published_unix_ns: crate::clock::now().0,
             tracks,
+            ..Snapshot::default()
         });
         let _ = self.hub.snapshots.send(snap.clone());
         self.hub.picture.send_replace(snap);

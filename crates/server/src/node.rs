@@ -299,6 +299,7 @@ fn start_sector_pipeline(
     let (tracks_tx, tracks_rx) = watch::channel(Arc::new(Vec::new()));
     let (view_tx, view_rx) = watch::channel(Arc::new(ThreatView::default()));
 
+    let journal_busy = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let journal = Journal {
         store: store.clone(),
         sensors_rx,
@@ -307,6 +308,7 @@ fn start_sector_pipeline(
             fusion: Some(fusion_tx),
             agents: Some(agents_tx),
             hub: hub.clone(),
+            busy: journal_busy.clone(),
         },
         metrics: metrics.clone(),
         max_batch: cfg.pipeline.journal_batch,
@@ -326,8 +328,20 @@ fn start_sector_pipeline(
         reorder_lag_s: cfg.fusion.reorder_lag_s,
         publish_interval: Duration::from_millis(cfg.fusion.publish_interval_ms.max(1)),
         track_record_interval_s: cfg.pipeline.track_record_interval_s,
+        journal_busy,
     };
-    pipeline.spawn(fusion.run());
+    // The tracker is the one stage that is all CPU: on a thread of its own the operating
+    // system shares the cores between it and the socket tasks, instead of fusion waiting
+    // in a run queue behind a thousand WebSocket clients.
+    pipeline.spawn_blocking(move || {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(fusion.run()),
+            Err(e) => tracing::error!(error = %e, "fusion: no runtime; no tracks"),
+        }
+    });
     let threat = ThreatStage {
         warner: Warner::new(cfg.threat.warner.clone(), origin, allow.clone()),
         assessor: ThreatAssessor::new(cfg.threat.rules.clone(), origin, zones, allow),

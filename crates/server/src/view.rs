@@ -48,6 +48,28 @@ pub enum Affiliation {
     Manned,
 }
 
+impl Affiliation {
+    /// How a track is drawn, given what the threat stage knows of it.
+    pub fn of(
+        tr: &Track,
+        assessment: Option<&Assessment>,
+        alert: Option<&Alert>,
+        friendly: bool,
+    ) -> Self {
+        if tr.identity.icao_address.is_some() {
+            Affiliation::Manned
+        } else if friendly {
+            Affiliation::Friend
+        } else if alert.is_some_and(|a| !a.state.is_closed()) {
+            Affiliation::Hostile
+        } else if assessment.is_some_and(|a| a.level >= ThreatLevel::Medium) {
+            Affiliation::Suspect
+        } else {
+            Affiliation::Unknown
+        }
+    }
+}
+
 /// A track's threat in short; the reasons are on the track's detail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ThreatSummary {
@@ -97,17 +119,7 @@ impl TrackView {
         friendly: bool,
     ) -> Self {
         let [ve, vn, vu] = tr.vel_enu_mps;
-        let affiliation = if tr.identity.icao_address.is_some() {
-            Affiliation::Manned
-        } else if friendly {
-            Affiliation::Friend
-        } else if alert.is_some_and(|a| !a.state.is_closed()) {
-            Affiliation::Hostile
-        } else if assessment.is_some_and(|a| a.level >= ThreatLevel::Medium) {
-            Affiliation::Suspect
-        } else {
-            Affiliation::Unknown
-        };
+        let affiliation = Affiliation::of(tr, assessment, alert, friendly);
         Self {
             uid: format!("{sector}/{}", tr.id.0),
             id: tr.id.0,

@@ -8,14 +8,13 @@
 //! `removed` ids), `alert`, `warning` (an agent gets only its own), `sensor_health`,
 //! `sighting`, `agent`. A client that falls behind gets a fresh `snapshot`.
 
-use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use dronewatch_store::BBox;
+use futures::SinkExt;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
@@ -23,7 +22,7 @@ use utoipa::IntoParams;
 use super::picture::{in_bbox, parse_bbox};
 use super::{ApiError, AppState, Authed};
 use crate::auth::{Perm, Principal, Role};
-use crate::live::{Audience, LiveEvent, Snapshot, TrackDelta};
+use crate::live::{Audience, LiveEvent, TrackItem};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct StreamParams {
@@ -75,6 +74,13 @@ impl Filter {
         Ok(f)
     }
 
+    /// Whether a track is in the area; `None` without an area (every track is).
+    fn track_filter(&self) -> Option<impl Fn(&TrackItem) -> bool + '_> {
+        self.bbox
+            .as_ref()
+            .map(|b| move |t: &TrackItem| in_bbox(b, t.lat_deg, t.lon_deg))
+    }
+
     fn here(&self, pos: Option<(f64, f64)>) -> bool {
         match (&self.bbox, pos) {
             (None, _) => true,
@@ -124,8 +130,15 @@ pub async fn stream(
     }
     Ok(ws
         .max_message_size(64 * 1024)
+        // Clients send little (a subscribe now and then), and every poll of the socket
+        // zeroes the free part of the read buffer: the default 128 KiB, hundreds of
+        // thousands of times a second with a thousand clients, was a quarter of the CPU.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| client(socket, s, who, filter, rate_ms == 0)))
 }
+
+/// A client's read buffer (what it sends is small) [bytes].
+const READ_BUFFER_BYTES: usize = 4096;
 
 /// How long a client may take to accept one message before it is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -148,7 +161,7 @@ async fn client(
     })
     .to_string();
     let snap = s.hub.picture.borrow().clone();
-    let mut ok = send(&mut ws, &s, hello).await;
+    let mut ok = send(&mut ws, &s, hello.into()).await;
     if ok && filter.tracks {
         ok = send(&mut ws, &s, snapshot_msg(&snap, &filter)).await;
     }
@@ -160,7 +173,7 @@ async fn client(
                 Some(Ok(Message::Text(t))) => {
                     match resubscribe(&t, &filter) {
                         Ok(f) => { filter = f; true }
-                        Err(e) => send(&mut ws, &s, serde_json::json!({"type": "error", "message": e.to_string()}).to_string()).await,
+                        Err(e) => send(&mut ws, &s, serde_json::json!({"type": "error", "message": e.to_string()}).to_string().into()).await,
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => false,
@@ -179,9 +192,8 @@ async fn client(
                 Err(RecvError::Lagged(_)) => resync(&mut ws, &s, &filter).await,
                 Err(RecvError::Closed) => false,
             },
-            ev = events.recv() => match ev {
-                Ok(ev) if filter.wants(&ev, &who) => send(&mut ws, &s, ev.json.to_string()).await,
-                Ok(_) => true,
+            evs = events.recv() => match evs {
+                Ok(evs) => send_all(&mut ws, &s, evs.iter().filter(|ev| filter.wants(ev, &who)).map(|ev| ev.json.clone())).await,
                 Err(RecvError::Lagged(_)) => { s.metrics.ws_lagged.inc(); true }
                 Err(RecvError::Closed) => false,
             },
@@ -194,10 +206,34 @@ async fn client(
     s.metrics.ws_clients.dec();
 }
 
-async fn send(ws: &mut WebSocket, s: &AppState, text: String) -> bool {
-    match tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::Text(text.into()))).await {
+async fn send(ws: &mut WebSocket, s: &AppState, text: Utf8Bytes) -> bool {
+    match tokio::time::timeout(SEND_TIMEOUT, ws.send(Message::Text(text))).await {
         Ok(Ok(())) => {
             s.metrics.ws_messages.inc();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Sends several messages with one flush (one write to the socket for all of them).
+async fn send_all(
+    ws: &mut WebSocket,
+    s: &AppState,
+    texts: impl Iterator<Item = Utf8Bytes>,
+) -> bool {
+    let mut n = 0;
+    let sent = tokio::time::timeout(SEND_TIMEOUT, async {
+        for text in texts {
+            ws.feed(Message::Text(text)).await?;
+            n += 1;
+        }
+        if n > 0 { ws.flush().await } else { Ok(()) }
+    })
+    .await;
+    match sent {
+        Ok(Ok(())) => {
+            s.metrics.ws_messages.inc_by(n);
             true
         }
         _ => false,
@@ -232,50 +268,17 @@ fn resubscribe(text: &str, _old: &Filter) -> Result<Filter, ApiError> {
     Filter::parse(sub.bbox.as_deref(), kinds.as_deref())
 }
 
-fn push_tracks<'a>(
-    out: &mut String,
-    items: impl Iterator<Item = &'a Arc<crate::live::TrackItem>>,
-    filter: &Filter,
-) -> usize {
-    let mut n = 0;
-    out.push('[');
-    for t in items.filter(|t| filter.here(Some((t.lat_deg, t.lon_deg)))) {
-        if n > 0 {
-            out.push(',');
-        }
-        out.push_str(&t.json);
-        n += 1;
+fn snapshot_msg(snap: &crate::live::Snapshot, filter: &Filter) -> Utf8Bytes {
+    match filter.track_filter() {
+        Some(here) => snap.message(Some(&here)),
+        None => snap.message(None),
     }
-    out.push(']');
-    n
-}
-
-fn snapshot_msg(snap: &Snapshot, filter: &Filter) -> String {
-    let mut out = String::with_capacity(128 + snap.tracks.len() * 400);
-    let _ = write!(
-        out,
-        "{{\"type\":\"snapshot\",\"t_unix_ns\":{},\"processed_to_unix_ns\":{},\"published_unix_ns\":{},\"tracks\":",
-        snap.t_unix_ns, snap.processed_to_unix_ns, snap.published_unix_ns
-    );
-    push_tracks(&mut out, snap.tracks.iter(), filter);
-    out.push('}');
-    out
 }
 
 /// `None` when nothing of the delta is in the client's area.
-fn delta_msg(d: &TrackDelta, filter: &Filter) -> Option<String> {
-    let mut out = String::with_capacity(128 + d.tracks.len() * 400);
-    let _ = write!(
-        out,
-        "{{\"type\":\"tracks\",\"processed_to_unix_ns\":{},\"published_unix_ns\":{},\"tracks\":",
-        d.processed_to_unix_ns, d.published_unix_ns
-    );
-    let n = push_tracks(&mut out, d.tracks.iter(), filter);
-    if n == 0 && d.removed.is_empty() {
-        return None;
+fn delta_msg(d: &crate::live::TrackDelta, filter: &Filter) -> Option<Utf8Bytes> {
+    match filter.track_filter() {
+        Some(here) => d.message(Some(&here)),
+        None => d.message(None),
     }
-    out.push_str(",\"removed\":");
-    out.push_str(&serde_json::to_string(&d.removed).unwrap_or_else(|_| "[]".into()));
-    out.push('}');
-    Some(out)
 }

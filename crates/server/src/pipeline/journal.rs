@@ -10,6 +10,8 @@
 //! failure is counted and logged.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dronewatch_model::{AgentFix, HealthState, Measurement, Observation, SensorHealth};
@@ -37,6 +39,9 @@ pub struct JournalOutputs {
     pub fusion: Option<mpsc::Sender<FusionBatch>>,
     pub agents: Option<mpsc::Sender<AgentFix>>,
     pub hub: LiveHub,
+    /// Set while the journal holds inputs that fusion has not been given yet: fusion's
+    /// clock must not run on past them (see `fusion`).
+    pub busy: Arc<AtomicBool>,
 }
 
 /// The journal's inputs and settings.
@@ -102,11 +107,15 @@ impl Journal {
                 }
             }
             if !batch.is_empty() {
+                self.out.busy.store(true, Ordering::Release);
                 self.metrics
                     .ingest_queue
                     .set((self.sensors_rx.len() + self.submissions_rx.len()) as i64);
                 self.commit(std::mem::take(&mut batch)).await;
                 batch.reserve(self.max_batch);
+                if self.sensors_rx.is_empty() && self.submissions_rx.is_empty() {
+                    self.out.busy.store(false, Ordering::Release);
+                }
             }
         }
         info!("journal stopped: inputs closed and written");
@@ -142,16 +151,13 @@ impl Journal {
     async fn forward(&mut self, batch: Vec<Pending>, appended: Vec<Result<Appended, IngestError>>) {
         let mut fusion = FusionBatch::default();
         let mut per_sensor: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+        // Counted here and added to the metrics once per batch, not once per event.
+        let mut counts: BTreeMap<(&'static str, bool), u64> = BTreeMap::new();
         for (p, result) in batch.into_iter().zip(appended) {
             let kind = kind_of(&p.input);
             let duplicate = matches!(&result, Ok(a) if a.duplicate);
-            let counter = match &result {
-                Ok(a) if a.duplicate => Some(&self.metrics.duplicates),
-                Ok(_) => Some(&self.metrics.journaled),
-                Err(_) => None,
-            };
-            if let Some(c) = counter {
-                c.get_or_create(&label("kind", kind.as_str())).inc();
+            if result.is_ok() {
+                *counts.entry((kind.as_str(), duplicate)).or_default() += 1;
             }
             if let Some(ack) = p.ack {
                 // The sender may have given up waiting; that is its business.
@@ -163,7 +169,10 @@ impl Journal {
             }
             match p.input {
                 Input::Source(SourceEvent::Observation(obs)) => {
-                    let e = per_sensor.entry(obs.sensor_id.0.clone()).or_default();
+                    let e = match per_sensor.get_mut(&obs.sensor_id.0) {
+                        Some(e) => e,
+                        None => per_sensor.entry(obs.sensor_id.0.clone()).or_default(),
+                    };
                     e.0 += 1;
                     e.1 = e.1.max(obs.t.0);
                     fusion.observations.push((obs, p.received));
@@ -206,6 +215,14 @@ impl Journal {
                     }
                 }
             }
+        }
+        for ((kind, duplicate), n) in counts {
+            let counter = if duplicate {
+                &self.metrics.duplicates
+            } else {
+                &self.metrics.journaled
+            };
+            counter.get_or_create(&label("kind", kind)).inc_by(n);
         }
         if !per_sensor.is_empty() {
             let mut sensors = lock(&self.out.hub.boards.sensors);

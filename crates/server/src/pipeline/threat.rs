@@ -73,6 +73,11 @@ pub enum ThreatCommand {
     },
 }
 
+/// An alert whose score or reasons change (every assessment, for a moving drone) but to
+/// which nothing happens is sent and recorded again this often [s]: a thousand clients
+/// need not hear of five hundred alerts every second.
+const ALERT_REFRESH_S: f64 = 10.0;
+
 #[derive(Debug)]
 pub struct ThreatStage {
     pub warner: Warner,
@@ -95,6 +100,8 @@ impl ThreatStage {
         let mut tick = tokio::time::interval(self.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut warning_seq: u64 = 0;
+        // Per alert: its history length and the time it was last sent.
+        let mut alerts_sent = BTreeMap::new();
         let mut last_picture_t: Option<TimeNs> = None;
         loop {
             tokio::select! {
@@ -103,7 +110,7 @@ impl ThreatStage {
                     let tracks = self.tracks_rx.borrow_and_update().clone();
                     let Some(t) = tracks.first().map(|tr| tr.t).or(last_picture_t) else { continue };
                     last_picture_t = Some(t);
-                    self.assess(t, &tracks, &mut warning_seq).await;
+                    self.assess(t, &tracks, &mut warning_seq, &mut alerts_sent).await;
                 }
                 fix = self.agents_rx.recv() => match fix {
                     Some(fix) => self.warner.observe_agent(&fix),
@@ -118,12 +125,19 @@ impl ThreatStage {
         info!("threat stopped");
     }
 
-    async fn assess(&mut self, t: TimeNs, tracks: &[Track], warning_seq: &mut u64) {
+    async fn assess(
+        &mut self,
+        t: TimeNs,
+        tracks: &[Track],
+        warning_seq: &mut u64,
+        sent: &mut BTreeMap<u64, (usize, TimeNs)>,
+    ) {
         let warnings = self.warner.assess(t, tracks);
         let levels = self.warner.agent_levels();
         let assessments = self.assessor.assess(t, tracks, &levels);
         let changes = self.book.update(t, tracks, &assessments);
         let mut records = Vec::new();
+        let mut warning_views = Vec::with_capacity(warnings.len());
         for w in &warnings {
             *warning_seq += 1;
             let view = WarningView {
@@ -155,8 +169,10 @@ impl ThreatStage {
                 idempotency_key: None,
                 body: serde_json::to_string(&view).unwrap_or_default(),
             });
-            self.hub.warning(view.agent_id.clone(), view);
+            warning_views.push((view.agent_id.clone(), view));
         }
+        self.hub.warnings(warning_views);
+        let mut alert_views = Vec::new();
         for change in changes {
             let id = match change {
                 AlertChange::Opened(id) | AlertChange::Updated(id) | AlertChange::Escalated(id) => {
@@ -164,10 +180,20 @@ impl ThreatStage {
                 }
             };
             if let Some(alert) = self.book.get(id) {
-                let view = self.publish_alert(alert);
+                // Something happened (its history grew), or the refresh is due.
+                let due = sent.get(&id.0).is_none_or(|(n, at)| {
+                    *n != alert.history.len() || t.secs_since(*at) >= ALERT_REFRESH_S
+                });
+                if !due {
+                    continue;
+                }
+                sent.insert(id.0, (alert.history.len(), t));
+                let view = AlertView::new(&self.sector, alert);
                 records.push(alert_record(alert, &view));
+                alert_views.push((view.id, view));
             }
         }
+        self.hub.alerts(alert_views);
         let mut view = ThreatView::default();
         for a in assessments {
             view.assessments.insert(a.track_id.0, a);
