@@ -269,16 +269,12 @@ fn resubscribe(text: &str, _old: &Filter) -> Result<Filter, ApiError> {
 }
 
 fn snapshot_msg(snap: &crate::live::Snapshot, filter: &Filter) -> Utf8Bytes {
-    match filter.track_filter() {
-        Some(here) => snap.message(Some(&here)),
-        None => snap.message(None),
-    }
+    let here = filter.track_filter();
+    snap.message(here.as_ref().map(|f| f as &dyn Fn(&TrackItem) -> bool))
 }
 
 /// `None` when nothing of the delta is in the client's area.
 fn delta_msg(d: &crate::live::TrackDelta, filter: &Filter) -> Option<Utf8Bytes> {
-    match filter.track_filter() {
-        Some(here) => d.message(Some(&here)),
-        None => d.message(None),
-    }
+    let here = filter.track_filter();
+    d.message(here.as_ref().map(|f| f as &dyn Fn(&TrackItem) -> bool))
 }

@@ -5,7 +5,8 @@
 //! than the newest observation time minus the reorder lag (later arrivals are refused by the
 //! tracker and counted per sensor). The lag adapts: a margin over how far behind the newest
 //! observation others have arrived in the last ten seconds, at most `fusion.reorder_lag_s`,
-//! so sensors that report in order are not kept waiting for stragglers that do not come. When the sky goes quiet (nothing new for `QUIET`), the
+//! so sensors that report in order are not kept waiting for stragglers that do not come.
+//! When the sky goes quiet (nothing new for `QUIET`), the
 //! stage's clock runs on from the newest observation with the wall clock, so pending
 //! observations are processed and stale tracks age out; it never runs on while inputs are
 //! flowing or the journal holds some (a slow commit is not a quiet sky), because a stage
