@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test suite, as CI runs it: makes sure the Python the benchmark tools need (numpy,
-# scipy) and the OpenAPI validator are there, then runs every Rust test in the workspace.
+# scipy) and the OpenAPI validator are there, runs every Rust test in the workspace, then
+# the web UI's browser test (scripts/ui-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +15,6 @@ export DRONEWATCH_BENCH_PYTHON="$venv/bin/python"
 
 # Library, binary and integration tests (doc tests hold no examples yet).
 cargo test --workspace --lib --bins --tests "$@"
+
+# The web UI in a real browser against a running node (Playwright + system Chromium).
+scripts/ui-test.sh

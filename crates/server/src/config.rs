@@ -32,6 +32,7 @@ pub struct ServerConfig {
     pub retention: RetentionConfig,
     pub pipeline: PipelineConfig,
     pub log: LogConfig,
+    pub ui: UiSection,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +50,7 @@ impl Default for ServerConfig {
             retention: RetentionConfig::default(),
             pipeline: PipelineConfig::default(),
             log: LogConfig::default(),
+            ui: UiSection::default(),
         }
     }
 }
@@ -347,6 +349,27 @@ impl Default for RetentionConfig {
     }
 }
 
+/// The web UI (served at `/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiSection {
+    /// Raster tiles drawn under the built-in outlines, an XYZ template such as
+    /// `http://tiles.post.local/{z}/{x}/{y}.png` (your own tile server: the UI never
+    /// reaches the internet by itself).
+    pub tile_url: Option<String>,
+    /// The map's first zoom level, centred on `fusion.origin`.
+    pub zoom: f64,
+}
+
+impl Default for UiSection {
+    fn default() -> Self {
+        Self {
+            tile_url: None,
+            zoom: 11.0,
+        }
+    }
+}
+
 /// Queue sizes and batching: the knobs behind backpressure and latency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -440,6 +463,14 @@ impl ServerConfig {
         }
         if !(0.0..=10.0).contains(&self.fusion.reorder_lag_s) {
             return bad("fusion.reorder_lag_s", "must be within 0..10 s");
+        }
+        if let Some(url) = &self.ui.tile_url
+            && !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with('/'))
+        {
+            return bad("ui.tile_url", "an http(s) URL or a path on this node");
+        }
+        if !(0.0..=22.0).contains(&self.ui.zoom) {
+            return bad("ui.zoom", "must be within 0..22");
         }
         if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
             return bad("http.tls_cert", "tls_cert and tls_key go together");

@@ -222,6 +222,12 @@ pub async fn start_with_admin_password(
             )
             .map_err(|e| NodeError::Invalid(format!("sensor JSON schema: {e}")))?,
         ),
+        ui: Arc::new(api::ui::UiConfig {
+            sector: cfg.node.sector.clone(),
+            center: cfg.fusion.origin.into(),
+            zoom: cfg.ui.zoom,
+            tile_url: cfg.ui.tile_url.clone(),
+        }),
     };
     let limits = state.limits.clone();
     let stop = shutdown.clone();

@@ -29,6 +29,7 @@ async fn nothing_is_readable_without_a_token() {
         "/api/v1/stream",
         "/metrics",
         "/api/v1/sightings/00/photo",
+        "/api/v1/ui-config",
     ] {
         let r = n.http.get(n.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 401, "GET {path}");
@@ -64,6 +65,66 @@ async fn nothing_is_readable_without_a_token() {
     assert_eq!(r.status(), 200);
     let r = n.http.get(n.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    n.stop().await;
+}
+
+/// The app's files are served without a token (they hold no data), with a policy that
+/// keeps the page from talking to anything but this node; unknown API paths stay 404.
+#[tokio::test]
+async fn the_web_ui_is_served_from_the_binary() {
+    let n = TestNode::start("").await;
+    let r = n.http.get(n.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    let html = r.text().await.unwrap();
+    if html.contains("built without its web UI") {
+        // A build without Node.js: fine on a developer's machine, never in CI.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must build the web UI (Node.js + npm)"
+        );
+        eprintln!("SKIPPED: this build has no web UI (no Node.js at build time)");
+        n.stop().await;
+        return;
+    }
+    assert!(html.contains(r#"<div id="app">"#), "{html}");
+    // The app's own routes get the app; its bundles are immutable by name.
+    let script = html
+        .split("src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("index.html loads a script");
+    let r = n.http.get(n.url(script)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{script}");
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let r = n.http.get(n.url("/field")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    for missing in ["/assets/nothing.js", "/api/v1/nothing", "/api/nothing"] {
+        let r = n.http.get(n.url(missing)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{missing}");
+    }
+    let r = n
+        .http
+        .get(n.url("/manifest.webmanifest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/manifest+json");
     n.stop().await;
 }
 

@@ -11,6 +11,7 @@ pub mod openapi;
 mod picture;
 mod reports;
 mod stream;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// The generic sensor JSON parser (HTTP detections).
     pub sensor_json: Arc<dronewatch_sensorjson::SensorJson>,
+    /// What the web UI is told about this node.
+    pub ui: Arc<ui::UiConfig>,
 }
 
 /// The whole router.
@@ -106,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/store/verify", post(admin::verify))
         .route("/stream", get(stream::stream))
         .route("/openapi.json", get(openapi::document))
+        .route("/ui-config", get(ui::ui_config))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             limit::rate_limit,
@@ -115,15 +119,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        // Nothing the API answers is to be cached; the UI's files set their own rule,
+        // so they are added after this layer.
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .fallback(get(ui::serve))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_responses,
         ))
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(SetResponseHeaderLayer::overriding(
-            axum::http::header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
         .layer(SetResponseHeaderLayer::overriding(
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

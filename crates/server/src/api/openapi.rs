@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, auth_routes, history, picture, reports, stream};
+use super::{admin, auth_routes, history, picture, reports, stream, ui};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -24,7 +24,7 @@ use super::{admin, auth_routes, history, picture, reports, stream};
         admin::users, admin::create_user, admin::update_user, admin::delete_user,
         admin::create_device_token, admin::device_tokens, admin::revoke_device_token,
         admin::audit_trail, admin::verify,
-        stream::stream,
+        stream::stream, ui::ui_config,
     ),
     modifiers(&Bearer),
     tags(

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The web UI in a real browser: builds the node (which builds and embeds ui/), starts it on
+# a fresh SQLite data directory, and runs ui/tests/e2e.mjs (Playwright with the system
+# Chromium) against it. scripts/test.sh runs it; CI installs Chromium first.
+#
+#   scripts/ui-test.sh
+#   SCREENSHOT_DIR=docs/screenshots scripts/ui-test.sh     # also regenerates the screenshots
+#
+# Without Chromium it says so and stops (under CI it fails).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+if [[ -z "$chromium" ]]; then
+    echo "ui-test: SKIPPED: no Chromium (apt-get install chromium)" >&2
+    [[ -n "${CI:-}" ]] && exit 1
+    exit 0
+fi
+if [[ ! -d ui/node_modules/playwright-core ]]; then
+    (cd ui && npm ci --no-audit --no-fund)
+fi
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+cargo build -q -p dronewatch-cli
+bin="$CARGO_TARGET_DIR/debug/dronewatch"
+
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$((20000 + RANDOM % 20000))
+export DRONEWATCH_ADMIN_PASSWORD="ui test admin password"
+cat > "$work/dronewatch.toml" <<TOML
+data_dir = "$work/data"
+[http]
+bind = "127.0.0.1:$port"
+[sources.sapient]
+enabled = false
+[log]
+filter = "warn"
+TOML
+"$bin" serve --config "$work/dronewatch.toml" > "$work/serve.out" 2> "$work/serve.err" &
+server=$!
+for _ in $(seq 150); do
+    curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && break
+    sleep 0.2
+done
+[[ -n "${SCREENSHOT_DIR:-}" ]] && SCREENSHOT_DIR=$(realpath -m "$SCREENSHOT_DIR")
+status=0
+(cd ui && DRONEWATCH_URL="http://127.0.0.1:$port" CHROMIUM="$chromium" \
+    SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" node tests/e2e.mjs) || status=$?
+if ((status)) && [[ -s "$work/serve.err" ]]; then
+    echo "--- node log (last 30 lines) ---" >&2
+    tail -30 "$work/serve.err" >&2
+fi
+exit $status

@@ -1,0 +1,81 @@
+// The ops-center view: alerts on the left, the map in the middle, tracks and the
+// selected track's detail on the right.
+
+import type { Api } from "../api";
+import { h } from "../dom";
+import { Picture } from "../picture";
+import { Stream } from "../stream";
+import type { AgentView, AlertView, Me, SensorView, WarningView } from "../types";
+import type { UiConfig } from "../uiconfig";
+import { AlertQueue } from "./alerts";
+import { TrackDetailPanel } from "./detail";
+import { PictureMap } from "./map";
+import { TrackTable } from "./table";
+
+export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfig): Promise<void> {
+  const picture = new Picture();
+  const conn = h("span", { class: "conn down", "data-testid": "connection" }, "connecting");
+  const lag = h("span", { class: "muted" });
+  const logout = h("button", {}, "Log out");
+  logout.addEventListener("click", () => api.logout());
+  const header = h(
+    "header",
+    {},
+    h("b", {}, "dronewatch"),
+    h("span", {}, ` sector ${me.sector}`),
+    conn,
+    lag,
+    h("span", { class: "spacer" }),
+    h("a", { href: "#/field" }, "Field mode"),
+    h("span", {}, ` ${me.user} (${me.role}) `),
+    logout,
+  );
+  const mapEl = h("div", { class: "map", "data-testid": "map" });
+  let select: (uid: string | null, fly?: boolean) => void = () => {};
+  const table = new TrackTable(picture, (uid) => select(uid, true));
+  const detail = new TrackDetailPanel(api, picture, () => select(null));
+  const alerts = new AlertQueue(api, picture, (trackId) => {
+    const t = [...picture.tracks.values()].find((x) => x.id === trackId);
+    if (t) select(t.uid, true);
+  });
+  const right = h("div", { class: "right" }, table.el, detail.el);
+  root.replaceChildren(h("div", { class: "ops" }, header, alerts.el, mapEl, right));
+
+  const map = new PictureMap(picture, {
+    container: mapEl,
+    center: [cfg.center.lon_deg, cfg.center.lat_deg],
+    zoom: cfg.zoom,
+    tileUrl: cfg.tile_url,
+    onSelect: (uid) => select(uid),
+  });
+  detail.onTrail = (trail) => map.setHistory(trail);
+  select = (uid, fly = false) => {
+    map.select(uid, fly);
+    table.select(uid);
+    detail.show(uid);
+  };
+
+  const [a, s, ag, w] = await Promise.all([
+    api.get<AlertView[]>("/alerts?state=all"),
+    api.get<SensorView[]>("/sensors"),
+    api.get<AgentView[]>("/agents"),
+    api.get<WarningView[]>("/warnings"),
+  ]);
+  picture.seed(a, s, ag, w);
+
+  const stream = new Stream(api, "rate_ms=0");
+  stream.onMessage = (m) => picture.apply(m);
+  stream.onState = (up) => {
+    conn.className = `conn ${up ? "up" : "down"}`;
+    conn.textContent = up ? "live" : "reconnecting";
+  };
+  stream.open();
+  window.setInterval(() => {
+    const behindS = picture.processedToNs ? (Date.now() - picture.processedToNs / 1e6) / 1000 : NaN;
+    lag.textContent = Number.isFinite(behindS) ? ` picture ${behindS.toFixed(1)} s behind` : "";
+  }, 1000);
+  api.onLoggedOut = () => {
+    stream.close();
+    location.reload();
+  };
+}

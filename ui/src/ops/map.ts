@@ -1,0 +1,300 @@
+// The live picture on the map: tracks as 2525 symbols with trails and a one-minute
+// predicted vector, Remote ID pilot positions, sensors by health, agents and sightings.
+// Everything is GeoJSON sources redrawn from the Picture once per frame with changes.
+
+import * as maplibregl from "maplibre-gl";
+import type { GeoJSONSource, Map as MapLibre } from "maplibre-gl";
+// MapLibre finds its worker next to its own module, which bundling moves: say where it is.
+import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
+import type { Feature, FeatureCollection, Geometry } from "geojson";
+import { addOutlines, baseStyle } from "../basemap";
+import { registerSymbols, symbolImageId } from "../symbols";
+import type { Change, Picture } from "../picture";
+import { destination } from "../geo";
+
+maplibregl.setWorkerUrl(workerUrl);
+
+/// How far ahead the predicted vector reaches [s].
+const VECTOR_S = 60;
+
+export interface MapOptions {
+  container: HTMLElement;
+  center: [number, number];
+  zoom: number;
+  tileUrl: string | null;
+  onSelect: (uid: string) => void;
+}
+
+export class PictureMap {
+  readonly map: MapLibre;
+  private selected: string | null = null;
+  private ready = false;
+  private labels = new Map<string, maplibregl.Marker>();
+
+  constructor(
+    private readonly picture: Picture,
+    opts: MapOptions,
+  ) {
+    this.map = new maplibregl.Map({
+      container: opts.container,
+      style: baseStyle(opts.tileUrl),
+      center: opts.center,
+      zoom: opts.zoom,
+      attributionControl: { compact: true, customAttribution: "Natural Earth, US Census" },
+    });
+    this.map.addControl(new maplibregl.NavigationControl({}), "top-right");
+    this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+    this.map.on("load", () => {
+      registerSymbols(this.map);
+      this.addOverlay();
+      void addOutlines(this.map, !opts.tileUrl);
+      this.ready = true;
+      this.redraw(new Set(["tracks", "sensors", "agents", "sightings", "alerts"]));
+    });
+    this.map.on("click", "dw-tracks", (e) => {
+      const uid = e.features?.[0]?.properties?.uid as string | undefined;
+      if (uid) opts.onSelect(uid);
+    });
+    this.map.on("mouseenter", "dw-tracks", () => (this.map.getCanvas().style.cursor = "pointer"));
+    this.map.on("mouseleave", "dw-tracks", () => (this.map.getCanvas().style.cursor = ""));
+    picture.subscribe((c) => this.redraw(c));
+    // Staleness moves with the clock, not only with messages.
+    window.setInterval(() => this.redraw(new Set(["tracks"])), 2000);
+  }
+
+  select(uid: string | null, fly = false): void {
+    this.selected = uid;
+    this.redraw(new Set(["tracks"]));
+    const t = uid ? this.picture.tracks.get(uid) : undefined;
+    if (fly && t) this.map.easeTo({ center: [t.position.lon_deg, t.position.lat_deg] });
+  }
+
+  /// The selected track's recorded trail (from its detail), drawn under the live one.
+  setHistory(coords: [number, number][]): void {
+    if (!this.ready) return;
+    this.set("dw-history", coords.length > 1 ? [feature({ type: "LineString", coordinates: coords }, {})] : []);
+  }
+
+  /// The current view as `min_lon,min_lat,max_lon,max_lat`.
+  bbox(): string {
+    const b = this.map.getBounds();
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
+  }
+
+  private addOverlay(): void {
+    const m = this.map;
+    for (const id of ["history", "trails", "vectors", "tracks", "operators", "sensors", "agents", "sightings"]) {
+      m.addSource(`dw-${id}`, { type: "geojson", data: empty() });
+    }
+    m.addLayer({
+      id: "dw-sightings",
+      type: "line",
+      source: "dw-sightings",
+      paint: { "line-color": "#f0c040", "line-width": 2, "line-dasharray": [1, 1] },
+    });
+    m.addLayer({
+      id: "dw-history",
+      type: "line",
+      source: "dw-history",
+      paint: { "line-color": "#ffffff", "line-width": 2, "line-opacity": 0.5 },
+    });
+    m.addLayer({
+      id: "dw-trails",
+      type: "line",
+      source: "dw-trails",
+      paint: { "line-color": ["get", "color"], "line-width": 1.5, "line-opacity": 0.6 },
+    });
+    m.addLayer({
+      id: "dw-vectors",
+      type: "line",
+      source: "dw-vectors",
+      paint: { "line-color": ["get", "color"], "line-width": 1.5, "line-dasharray": [2, 2] },
+    });
+    m.addLayer({
+      id: "dw-sensors",
+      type: "circle",
+      source: "dw-sensors",
+      paint: {
+        "circle-radius": 6,
+        "circle-color": ["match", ["get", "state"], "ok", "#3fb950", "degraded", "#d29922", "#f85149"],
+        "circle-stroke-color": "#e6edf3",
+        "circle-stroke-width": 1,
+      },
+    });
+    m.addLayer({
+      id: "dw-agents",
+      type: "circle",
+      source: "dw-agents",
+      paint: {
+        "circle-radius": 5,
+        "circle-color": "#58a6ff",
+        "circle-stroke-color": "#ffffff",
+        "circle-stroke-width": 2,
+      },
+    });
+    m.addLayer({
+      id: "dw-operators",
+      type: "circle",
+      source: "dw-operators",
+      paint: {
+        "circle-radius": 4,
+        "circle-color": "#ff7b72",
+        "circle-stroke-color": "#000",
+        "circle-stroke-width": 1,
+      },
+    });
+    m.addLayer({
+      id: "dw-selected",
+      type: "circle",
+      source: "dw-tracks",
+      filter: ["==", ["get", "selected"], true],
+      paint: {
+        "circle-radius": 18,
+        "circle-color": "rgba(0,0,0,0)",
+        "circle-stroke-color": "#ffffff",
+        "circle-stroke-width": 2,
+      },
+    });
+    m.addLayer({
+      id: "dw-tracks",
+      type: "symbol",
+      source: "dw-tracks",
+      layout: {
+        "icon-image": ["get", "icon"],
+        "icon-allow-overlap": true,
+        "icon-ignore-placement": true,
+      },
+      paint: { "icon-opacity": ["case", ["get", "stale"], 0.35, 1] },
+    });
+  }
+
+  private redraw(changes: Set<Change>): void {
+    if (!this.ready) return;
+    if (changes.has("tracks") || changes.has("alerts")) this.drawTracks();
+    if (changes.has("sensors")) this.drawSensors();
+    if (changes.has("agents")) this.drawAgents();
+    if (changes.has("sightings")) this.drawSightings();
+  }
+
+  private drawTracks(): void {
+    const now = Date.now();
+    const points: Feature[] = [];
+    const trails: Feature[] = [];
+    const vectors: Feature[] = [];
+    const operators: Feature[] = [];
+    const live = new Set<string>();
+    for (const t of this.picture.tracks.values()) {
+      const p: [number, number] = [t.position.lon_deg, t.position.lat_deg];
+      const color = COLOR[t.affiliation] ?? COLOR.unknown;
+      points.push(
+        feature(
+          { type: "Point", coordinates: p },
+          {
+            uid: t.uid,
+            icon: symbolImageId(t.affiliation),
+            stale: this.picture.isStale(t, now),
+            selected: t.uid === this.selected,
+          },
+        ),
+      );
+      const trail = this.picture.trails.get(t.uid);
+      if (trail && trail.length > 1) {
+        trails.push(feature({ type: "LineString", coordinates: trail }, { color }));
+      }
+      if (t.speed_mps > 0.5) {
+        const ahead = destination(t.position, t.course_deg, t.speed_mps * VECTOR_S);
+        vectors.push(feature({ type: "LineString", coordinates: [p, ahead] }, { color }));
+      }
+      if (t.operator_position) {
+        const op: [number, number] = [t.operator_position.lon_deg, t.operator_position.lat_deg];
+        operators.push(feature({ type: "Point", coordinates: op }, { uid: t.uid }));
+        const serial = t.remote_id_serial ?? "?";
+        this.label(`op:${t.uid}`, op, `Pilot (Remote ID claim) · ${serial}`, "label-pilot");
+        live.add(`op:${t.uid}`);
+      }
+    }
+    this.set("dw-tracks", points);
+    this.set("dw-trails", trails);
+    this.set("dw-vectors", vectors);
+    this.set("dw-operators", operators);
+    this.pruneLabels("op:", live);
+  }
+
+  private drawSensors(): void {
+    const fs: Feature[] = [];
+    for (const s of this.picture.sensors.values()) {
+      if (!s.position) continue;
+      const p: [number, number] = [s.position.lon_deg, s.position.lat_deg];
+      fs.push(feature({ type: "Point", coordinates: p }, { id: s.id, state: s.state }));
+      this.label(`sensor:${s.id}`, p, `${s.kind ?? "sensor"} ${s.id}`, "label-sensor");
+    }
+    this.set("dw-sensors", fs);
+  }
+
+  private drawAgents(): void {
+    const fs: Feature[] = [];
+    for (const a of this.picture.agents.values()) {
+      const p: [number, number] = [a.position.lon_deg, a.position.lat_deg];
+      fs.push(feature({ type: "Point", coordinates: p }, { id: a.agent_id }));
+      this.label(`agent:${a.agent_id}`, p, `Agent ${a.agent_id}`, "label-agent");
+    }
+    this.set("dw-agents", fs);
+  }
+
+  private drawSightings(): void {
+    const fs: Feature[] = [];
+    for (const s of this.picture.sightings) {
+      const from: [number, number] = [s.reporter_position.lon_deg, s.reporter_position.lat_deg];
+      if (s.bearing_deg == null) continue;
+      const to = destination(s.reporter_position, s.bearing_deg, s.distance_m ?? 1500);
+      fs.push(feature({ type: "LineString", coordinates: [from, to] }, { id: s.client_id }));
+    }
+    this.set("dw-sightings", fs);
+  }
+
+  /// Text labels as DOM markers: the map has no glyphs offline, and these are few.
+  private label(key: string, at: [number, number], text: string, cls: string): void {
+    let m = this.labels.get(key);
+    if (!m) {
+      const el = document.createElement("div");
+      el.className = `map-label ${cls}`;
+      m = new maplibregl.Marker({ element: el, anchor: "top-left", offset: [8, 4] });
+      m.setLngLat(at).addTo(this.map);
+      this.labels.set(key, m);
+    }
+    m.getElement().textContent = text;
+    m.setLngLat(at);
+  }
+
+  private pruneLabels(prefix: string, live: Set<string>): void {
+    for (const [k, m] of this.labels) {
+      if (k.startsWith(prefix) && !live.has(k)) {
+        m.remove();
+        this.labels.delete(k);
+      }
+    }
+  }
+
+  private set(source: string, features: Feature[]): void {
+    (this.map.getSource(source) as GeoJSONSource | undefined)?.setData({
+      type: "FeatureCollection",
+      features,
+    });
+  }
+}
+
+export const COLOR: Record<string, string> = {
+  hostile: "#ff3031",
+  suspect: "#ff9a3c",
+  unknown: "#ffff80",
+  friend: "#80e0ff",
+  manned: "#aaffaa",
+};
+
+function feature(geometry: Geometry, properties: Record<string, unknown>): Feature {
+  return { type: "Feature", geometry, properties };
+}
+
+function empty(): FeatureCollection {
+  return { type: "FeatureCollection", features: [] };
+}

@@ -1,0 +1,246 @@
+// The UI in a real browser (Playwright driving the system Chromium) against a running
+// node: log in, see live tracks, open a track, acknowledge an alert, and report a sighting
+// from field mode with the network cut and restored (stored once). The node is started by
+// scripts/ui-test.sh; this script sets up users through the API and feeds a drone on a
+// collision course with an agent over the HTTP sensor interface.
+//
+//   DRONEWATCH_URL=http://127.0.0.1:PORT DRONEWATCH_ADMIN_PASSWORD=... node tests/e2e.mjs
+//   SCREENSHOT_DIR=../docs/screenshots  also saves a picture of each main view.
+
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const BASE = process.env.DRONEWATCH_URL ?? "http://127.0.0.1:8080";
+const ADMIN_PASSWORD = process.env.DRONEWATCH_ADMIN_PASSWORD;
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = process.env.SCREENSHOT_DIR || null;
+const STEP_MS = 30_000;
+
+const failures = [];
+/// Prints the node's picture when a step fails.
+let diagnose = null;
+let step = "setup";
+
+function log(msg) {
+  console.log(`[ui e2e] ${msg}`);
+}
+
+async function api(method, path, token, body) {
+  const r = await fetch(`${BASE}/api/v1${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function login(name, password) {
+  return (await api("POST", "/auth/login", null, { username: name, password })).access_token;
+}
+
+// A point `north_m`, `east_m` from `p` (flat Earth: metres of error at these distances).
+function offset(p, north_m, east_m) {
+  const dLat = north_m / 111_320;
+  const dLon = east_m / (111_320 * Math.cos((p.lat_deg * Math.PI) / 180));
+  return { lat_deg: p.lat_deg + dLat, lon_deg: p.lon_deg + dLon, h_m: p.h_m ?? 0 };
+}
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  log(`screenshot ${name}.png`);
+}
+
+async function check(name, f) {
+  step = name;
+  const t0 = Date.now();
+  try {
+    await f();
+    log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failures.push(`${name}: ${String(e.message ?? e).split("\n")[0]}`);
+    log(`FAIL ${name}: ${e.stack ?? e}`);
+    if (diagnose) await diagnose().catch((d) => log(`diagnosis failed: ${d}`));
+  }
+}
+
+async function main() {
+  if (!ADMIN_PASSWORD) throw new Error("set DRONEWATCH_ADMIN_PASSWORD");
+  const admin = await login("admin", ADMIN_PASSWORD);
+  const pw = "browser test password";
+  for (const [name, role] of [
+    ["officer", "operator"],
+    ["garcia", "agent"],
+    ["radar", "sensor"],
+  ]) {
+    await api("POST", "/users", admin, { name, role, password: pw });
+  }
+  const sensorToken = (await api("POST", "/users/radar/device-tokens", admin, { label: "browser test radar" })).token;
+  const cfg = await api("GET", "/ui-config", admin);
+  const agentPos = { lat_deg: cfg.center.lat_deg, lon_deg: cfg.center.lon_deg, h_m: cfg.center.h_m ?? 0 };
+  const garcia = await login("garcia", pw);
+  diagnose = async () => {
+    const tracks = await api("GET", "/tracks", admin);
+    log(`node: tracks ${JSON.stringify(tracks).slice(0, 600)}`);
+    log(`node: alerts ${JSON.stringify(await api("GET", "/alerts?state=all", admin)).slice(0, 600)}`);
+    log(`node: warnings ${JSON.stringify(await api("GET", "/warnings", admin)).slice(0, 600)}`);
+    log(`node: agents ${JSON.stringify(await api("GET", "/agents", admin)).slice(0, 300)}`);
+  };
+  await api("POST", "/agents/me/position", garcia, { position: agentPos });
+
+  // A drone 500 m north at 60 m, flying south at 8 m/s straight at the agent: inside the
+  // warning horizon (45 s) from the start, over the agent after a minute.
+  const radarPos = offset(agentPos, 300, 400);
+  const start = Date.now();
+  let seq = 0;
+  let feeding = true;
+  const feed = (async () => {
+    while (feeding) {
+      const t_s = (Date.now() - start) / 1000;
+      const north = Math.max(-600, 500 - 8 * t_s);
+      const pos = offset(agentPos, north, 5);
+      pos.h_m = agentPos.h_m + 60;
+      await api("POST", "/sensors/radar/detections", sensorToken, {
+        v: 1,
+        t: new Date().toISOString(),
+        sensor_id: "radar",
+        sensor_kind: "radar",
+        seq: seq++,
+        sensor_position: radarPos,
+        measurement: { kind: "position", position: pos, sigma_horizontal_m: 5, sigma_vertical_m: 5 },
+      }).catch((e) => log(`feed: ${e.message}`));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"] });
+  try {
+    const ops = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+    ops.setDefaultTimeout(STEP_MS);
+    ops.on("pageerror", (e) => failures.push(`ops page error: ${e.message}`));
+    ops.on("console", (m) => m.type() === "error" && log(`ops console: ${m.text()}`));
+
+    await check("first load under 2 s", async () => {
+      const t0 = Date.now();
+      await ops.goto(BASE + "/", { waitUntil: "load" });
+      await ops.getByLabel("User").waitFor();
+      const ms = Date.now() - t0;
+      log(`first load ${ms} ms`);
+      if (ms > 2000) throw new Error(`${ms} ms`);
+    });
+
+    await check("log in", async () => {
+      await ops.getByLabel("User").fill("officer");
+      await ops.getByLabel("Password").fill(pw);
+      await ops.getByRole("button", { name: "Log in" }).click();
+      await ops.locator('[data-testid="connection"]', { hasText: "live" }).waitFor();
+    });
+
+    let uid;
+    await check("see live tracks", async () => {
+      const row = ops.locator('[data-testid="track-table"] tbody tr').first();
+      await row.waitFor();
+      uid = await row.getAttribute("data-uid");
+      // The map draws it: the symbol layer has a feature for it.
+      await ops.waitForFunction(() => document.querySelector(".maplibregl-canvas") !== null);
+    });
+
+    await check("open a track", async () => {
+      await ops.locator(`[data-testid="track-table"] tr[data-uid="${uid}"]`).click();
+      const detail = ops.locator('[data-testid="track-detail"]');
+      await detail.getByText(`Track ${uid}`).waitFor();
+      await detail.getByText("radar").first().waitFor();
+      await shot(ops, "ops-track");
+    });
+
+    let alertId;
+    await check("acknowledge an alert", async () => {
+      const item = ops.locator('[data-testid="alert-queue"] li[data-alert-id]').first();
+      await item.waitFor();
+      alertId = Number(await item.getAttribute("data-alert-id"));
+      await item.click();
+      const detail = ops.locator('[data-testid="alert-detail"]');
+      await detail.getByLabel("Note").fill("seen on camera, agents warned");
+      await detail.locator('button[data-action="acknowledge"]').click();
+      await detail.getByText("Acknowledge: recorded").waitFor();
+      const a = await api("GET", `/alerts/${alertId}`, admin);
+      if (a.state !== "acknowledged") throw new Error(`alert state ${a.state}`);
+      const acted = a.history.find((h) => h.action === "acknowledged");
+      if (!acted || acted.actor !== "officer" || acted.note !== "seen on camera, agents warned") {
+        throw new Error(`history ${JSON.stringify(a.history)}`);
+      }
+      await shot(ops, "ops-alert");
+    });
+
+    // Field mode on a phone: the agent the drone is heading for.
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+      geolocation: { latitude: agentPos.lat_deg, longitude: agentPos.lon_deg, accuracy: 8 },
+      permissions: ["geolocation"],
+    });
+    const field = await phone.newPage();
+    field.setDefaultTimeout(STEP_MS);
+    field.on("pageerror", (e) => failures.push(`field page error: ${e.message}`));
+
+    await check("field: log in and receive the warning", async () => {
+      await field.goto(BASE + "/#/field");
+      await field.getByLabel("User").fill("garcia");
+      await field.getByLabel("Password").fill(pw);
+      await field.getByRole("button", { name: "Log in" }).click();
+      const warning = field.locator('[data-testid="warning"]');
+      await warning.waitFor({ state: "visible" });
+      await shot(field, "field-warning");
+      await warning.locator('[data-testid="ack-warning"]').click();
+      await warning.waitFor({ state: "hidden" });
+      const ws = await api("GET", "/warnings", garcia);
+      if (!ws.some((w) => w.acknowledged_unix_ns)) throw new Error(`no acknowledged warning: ${JSON.stringify(ws)}`);
+    });
+
+    await check("field: a sighting sent offline is stored once when the network returns", async () => {
+      const before = await api("GET", "/history/events?kind=sighting&limit=100", admin);
+      await field.locator('[data-testid="field-status"]', { hasText: "GPS" }).waitFor();
+      await phone.setOffline(true);
+      await field.locator('[data-testid="field-status"]', { hasText: "OFFLINE" }).waitFor();
+      await field.locator('[data-testid="report"]').click();
+      await field.locator('input[name="bearing"]').fill("355");
+      await field.getByText("300 m–1 km").click();
+      await field.locator('textarea[name="note"]').fill("quadcopter, heading south");
+      await field.locator('[data-testid="send"]').click();
+      await field.locator('[data-testid="outbox"]', { hasText: "1 waiting to send" }).waitFor();
+      await shot(field, "field-offline");
+      await new Promise((r) => setTimeout(r, 1500));
+      await phone.setOffline(false);
+      await field.locator('[data-testid="outbox"]', { hasText: "All reports sent" }).waitFor();
+      const after = await api("GET", "/history/events?kind=sighting&limit=100", admin);
+      const added = after.events.length - before.events.length;
+      const notes = after.events.filter((e) => e.body?.note === "quadcopter, heading south" || e.body?.report?.note === "quadcopter, heading south");
+      if (added !== 1 || notes.length !== 1) {
+        throw new Error(`sightings added ${added}, with the note ${notes.length}: ${JSON.stringify(after.events.slice(-2))}`);
+      }
+    });
+    await phone.close();
+  } finally {
+    feeding = false;
+    await feed;
+    await browser.close();
+  }
+}
+
+main()
+  .catch((e) => failures.push(`${step}: ${e.stack ?? e}`))
+  .finally(() => {
+    if (failures.length) {
+      console.error(`[ui e2e] ${failures.length} failed:\n  ${failures.join("\n  ")}`);
+      process.exit(1);
+    }
+    log("all passed");
+  });
