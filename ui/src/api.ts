@@ -95,7 +95,7 @@ export class Api {
     return `${scheme}://${location.host}${this.base}/stream?access_token=${t}&${query}`;
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const r = await this.fetch(method, path, body);
     return (await r.json()) as T;
   }

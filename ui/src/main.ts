@@ -1,5 +1,5 @@
-// Entry point: log in, then the ops-center view (`#/`) or field mode (`#/field`, the
-// phone layout; an agent always gets field mode).
+// Entry point: log in, then the ops-center view (`#/`), replay (`#/replay`) or field
+// mode (`#/field`, the phone layout; an agent always gets field mode).
 
 import "maplibre-gl/dist/maplibre-gl.css";
 import "./style.css";
@@ -7,6 +7,7 @@ import { Api, ApiError } from "./api";
 import { h } from "./dom";
 import { startField } from "./field/app";
 import { startOps } from "./ops/app";
+import { startReplay } from "./replay/app";
 import { loadUiConfig } from "./uiconfig";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -28,6 +29,8 @@ async function boot(): Promise<void> {
     const cfg = await loadUiConfig(api);
     if (fieldRoute() || me.role === "agent") {
       startField(root, api, me, cfg.center.h_m ?? 0);
+    } else if (location.hash.startsWith("#/replay")) {
+      startReplay(root, api, me, cfg);
     } else {
       startOps(root, api, me, cfg).catch((e) => fail(String(e)));
     }

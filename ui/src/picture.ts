@@ -117,7 +117,11 @@ export class Picture {
     for (const c of ["alerts", "sensors", "agents", "warnings"] as const) this.mark(c);
   }
 
-  isStale(t: TrackView, nowMs = Date.now()): boolean {
+  /// The picture's clock [ms since the epoch]: the wall clock live, the replay's time in
+  /// a replay.
+  now: () => number = () => Date.now();
+
+  isStale(t: TrackView, nowMs = this.now()): boolean {
     return t.status === "coasting" || nowMs - t.last_update_unix_ns / 1e6 > STALE_AFTER_MS;
   }
 

@@ -179,6 +179,41 @@ async function main() {
       await shot(ops, "ops-alert");
     });
 
+    await check("draw a zone", async () => {
+      const adminPage = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+      adminPage.setDefaultTimeout(STEP_MS);
+      adminPage.on("pageerror", (e) => failures.push(`admin page error: ${e.message}`));
+      await adminPage.goto(BASE + "/");
+      await adminPage.getByLabel("User").fill("admin");
+      await adminPage.getByLabel("Password").fill(ADMIN_PASSWORD);
+      await adminPage.getByRole("button", { name: "Log in" }).click();
+      await adminPage.locator('[data-testid="configure"]').click();
+      await adminPage.locator('[data-testid="zone-list"]', { hasText: "No zones." }).waitFor();
+      await adminPage.getByLabel("Zone name").fill("Forward post");
+      await adminPage.getByLabel("Zone kind").selectOption("protected_site");
+      await adminPage.locator('[data-testid="zone-draw"]').click();
+      const box = await adminPage.locator(".maplibregl-canvas").boundingBox();
+      const cx = box.x + box.width / 2;
+      const cy = box.y + box.height / 2;
+      for (const [dx, dy] of [[-60, -60], [60, -60], [60, 60], [-60, 60]]) {
+        await adminPage.mouse.click(cx + dx, cy + dy);
+      }
+      await adminPage.locator('[data-testid="zone-save"]').click();
+      await adminPage.locator('[data-testid="zone-list"]', { hasText: "Forward post (protected_site)" }).waitFor();
+      const zones = await api("GET", "/zones", admin);
+      const z = zones.features.find((f) => f.properties.name === "Forward post");
+      if (!z || z.geometry.type !== "Polygon" || z.geometry.coordinates[0].length !== 5) {
+        throw new Error(`zones ${JSON.stringify(zones)}`);
+      }
+      // The zone is around the agent (the map opens centred on the sector's origin).
+      const lons = z.geometry.coordinates[0].map((p) => p[0]);
+      if (!(Math.min(...lons) < agentPos.lon_deg && Math.max(...lons) > agentPos.lon_deg)) {
+        throw new Error(`zone not around the map centre: ${JSON.stringify(z.geometry)}`);
+      }
+      await shot(adminPage, "ops-zones");
+      await adminPage.close();
+    });
+
     // Field mode on a phone: the agent the drone is heading for.
     const phone = await browser.newContext({
       viewport: { width: 390, height: 844 },
@@ -228,6 +263,22 @@ async function main() {
       }
     });
     await phone.close();
+
+    await check("replay a past minute", async () => {
+      await ops.goto(BASE + "/#/replay");
+      const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+      const now = new Date();
+      await ops.getByLabel("Replay from", { exact: true }).fill(local(new Date(now.getTime() - 60_000)));
+      await ops.getByLabel("Replay to", { exact: true }).fill(local(now));
+      await ops.locator('[data-testid="replay-load"]').click();
+      await ops.locator('[data-testid="replay-info"]', { hasText: /\d+ states of 1 tracks/ }).waitFor();
+      await ops.getByLabel("Speed", { exact: true }).selectOption("60");
+      await ops.locator('[data-testid="replay-play"]').click();
+      // At 60x the minute plays in a second; the drone shows on the way.
+      await ops.locator('[data-testid="replay-clock"]', { hasText: "· 1 tracks" }).waitFor();
+      await ops.locator('[data-testid="track-table"] tbody tr').first().waitFor();
+      await shot(ops, "ops-replay");
+    });
   } finally {
     feeding = false;
     await feed;

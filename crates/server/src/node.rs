@@ -16,7 +16,7 @@ use dronewatch_fusion::Tracker;
 use dronewatch_geo::EnuFrame;
 use dronewatch_model::{Sensor, SensorId};
 use dronewatch_store::{Chain, Store};
-use dronewatch_threat::{AlertBook, AllowList, ThreatAssessor, Warner, parse_zones};
+use dronewatch_threat::{AlertBook, AllowList, ThreatAssessor, Warner};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -142,6 +142,14 @@ pub async fn start_with_admin_password(
     let (threat_tx, threat_rx) = mpsc::channel(64);
     let (recorder_tx, recorder_rx) = mpsc::channel(256);
     let ready = Arc::new(AtomicBool::new(false));
+    let (context, zones) = api::context::SectorContext::load(
+        &cfg.data_dir,
+        EnuFrame::new(cfg.fusion.origin),
+        cfg.threat.zones_file.as_deref(),
+        &cfg.threat.allow_list,
+    )
+    .map_err(NodeError::Invalid)?;
+    let context = Arc::new(context);
 
     match cfg.node.role {
         NodeRole::Sector => {
@@ -154,6 +162,7 @@ pub async fn start_with_admin_password(
                 sensors_rx,
                 submit_rx,
                 threat_rx,
+                (zones, context.allow_rx()),
                 recorder_tx.clone(),
                 recorder_rx,
                 committed.clone(),
@@ -228,6 +237,7 @@ pub async fn start_with_admin_password(
             zoom: cfg.ui.zoom,
             tile_url: cfg.ui.tile_url.clone(),
         }),
+        context,
     };
     let limits = state.limits.clone();
     let stop = shutdown.clone();
@@ -277,6 +287,7 @@ fn start_sector_pipeline(
     sensors_rx: mpsc::Receiver<SourceEvent>,
     submit_rx: mpsc::Receiver<crate::pipeline::Submission>,
     threat_rx: mpsc::Receiver<crate::pipeline::threat::ThreatCommand>,
+    (zones, allow_rx): (Vec<dronewatch_threat::Zone>, watch::Receiver<AllowList>),
     recorder_tx: mpsc::Sender<Vec<dronewatch_store::NewEvent>>,
     recorder_rx: mpsc::Receiver<Vec<dronewatch_store::NewEvent>>,
     committed: Arc<Notify>,
@@ -285,15 +296,7 @@ fn start_sector_pipeline(
 ) -> Result<(), NodeError> {
     let origin = cfg.fusion.origin;
     let sensors = load_sensors(cfg.fusion.sensors_file.as_deref())?;
-    let zones = match &cfg.threat.zones_file {
-        None => Vec::new(),
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(io(format!("zones {}", p.display())))?;
-            parse_zones(&text, &EnuFrame::new(origin))
-                .map_err(|e| NodeError::Invalid(format!("zones {}: {e}", p.display())))?
-        }
-    };
-    let allow = AllowList::new(cfg.threat.allow_list.iter().cloned());
+    let allow = allow_rx.borrow().clone();
     let tracker = Tracker::new(
         cfg.fusion.tracker_config()?,
         origin,
@@ -330,7 +333,7 @@ fn start_sector_pipeline(
         recorder: recorder_tx.clone(),
         metrics: metrics.clone(),
         sector: cfg.node.sector.clone(),
-        allow: allow.clone(),
+        allow: allow_rx,
         reorder_lag_s: cfg.fusion.reorder_lag_s,
         publish_interval: Duration::from_millis(cfg.fusion.publish_interval_ms.max(1)),
         track_record_interval_s: cfg.pipeline.track_record_interval_s,

@@ -163,6 +163,16 @@ impl ThreatAssessor {
         &self.cfg
     }
 
+    /// New zones (an operator edited them), in the frame of this assessor's reference.
+    pub fn set_zones(&mut self, zones: Vec<Zone>) {
+        self.bounds = zones.iter().map(bounds_of).collect();
+        self.zones = zones;
+    }
+
+    pub fn set_allow_list(&mut self, allow: AllowList) {
+        self.allow = allow;
+    }
+
     /// Scores every track at `t`. `agent_levels` is each track's highest current agent
     /// warning (from the [`crate::Warner`]) and the agent concerned. Exempt tracks
     /// (allow-listed, manned, or in an ignore zone) get no assessment.

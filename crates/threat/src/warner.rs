@@ -120,6 +120,10 @@ pub struct Warner {
 
 impl Warner {
     /// `reference` is any point near the sector: predictions run in its ENU frame.
+    pub fn set_allow_list(&mut self, allow: AllowList) {
+        self.allow = allow;
+    }
+
     pub fn new(cfg: WarnerConfig, reference: Lla, allow: AllowList) -> Self {
         Self {
             cfg,

@@ -8,6 +8,7 @@ import { Stream } from "../stream";
 import type { AgentView, AlertView, Me, SensorView, WarningView } from "../types";
 import type { UiConfig } from "../uiconfig";
 import { AlertQueue } from "./alerts";
+import { ConfigPanel } from "./config";
 import { TrackDetailPanel } from "./detail";
 import { PictureMap } from "./map";
 import { TrackTable } from "./table";
@@ -17,6 +18,7 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
   const conn = h("span", { class: "conn down", "data-testid": "connection" }, "connecting");
   const lag = h("span", { class: "muted" });
   const logout = h("button", {}, "Log out");
+  const configure = me.role === "admin" ? h("button", { "data-testid": "configure" }, "Configure") : null;
   logout.addEventListener("click", () => api.logout());
   const header = h(
     "header",
@@ -26,8 +28,10 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
     conn,
     lag,
     h("span", { class: "spacer" }),
+    me.role === "agent" ? null : h("a", { href: "#/replay" }, "Replay"),
     h("a", { href: "#/field" }, "Field mode"),
     h("span", {}, ` ${me.user} (${me.role}) `),
+    configure,
     logout,
   );
   const mapEl = h("div", { class: "map", "data-testid": "map" });
@@ -49,7 +53,19 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
     onSelect: (uid) => select(uid),
   });
   detail.onTrail = (trail) => map.setHistory(trail);
+  const config = new ConfigPanel(api, map);
+  right.append(config.el);
+  configure?.addEventListener("click", () => {
+    const opening = config.el.hidden;
+    table.el.hidden = opening;
+    detail.el.hidden = opening || selected === null;
+    if (opening) void config.open();
+    else config.close();
+  });
+  void config.load().catch(() => undefined);
+  let selected: string | null = null;
   select = (uid, fly = false) => {
+    selected = uid;
     map.select(uid, fly);
     table.select(uid);
     detail.show(uid);

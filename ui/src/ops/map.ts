@@ -30,6 +30,7 @@ export class PictureMap {
   private selected: string | null = null;
   private ready = false;
   private labels = new Map<string, maplibregl.Marker>();
+  private zones: FeatureCollection | null = null;
 
   constructor(
     private readonly picture: Picture,
@@ -49,6 +50,7 @@ export class PictureMap {
       this.addOverlay();
       void addOutlines(this.map, !opts.tileUrl);
       this.ready = true;
+      if (this.zones) this.setZones(this.zones);
       this.redraw(new Set(["tracks", "sensors", "agents", "sightings", "alerts"]));
     });
     this.map.on("click", "dw-tracks", (e) => {
@@ -75,6 +77,25 @@ export class PictureMap {
     this.set("dw-history", coords.length > 1 ? [feature({ type: "LineString", coordinates: coords }, {})] : []);
   }
 
+  /// The sector's zones, coloured by kind.
+  setZones(fc: FeatureCollection): void {
+    this.zones = fc;
+    if (!this.ready) return;
+    this.set(
+      "dw-zones",
+      fc.features.map((f) => {
+        const kind = String(f.properties?.kind ?? "");
+        return { ...f, properties: { ...f.properties, kind, color: ZONE_COLOR[kind] ?? "#9da7b3" } };
+      }),
+    );
+  }
+
+  /// A zone being drawn.
+  setDraft(coords: [number, number][]): void {
+    if (!this.ready) return;
+    this.set("dw-draft", coords.length > 1 ? [feature({ type: "LineString", coordinates: coords }, {})] : []);
+  }
+
   /// The current view as `min_lon,min_lat,max_lon,max_lat`.
   bbox(): string {
     const b = this.map.getBounds();
@@ -83,9 +104,28 @@ export class PictureMap {
 
   private addOverlay(): void {
     const m = this.map;
-    for (const id of ["history", "trails", "vectors", "tracks", "operators", "sensors", "agents", "sightings"]) {
+    for (const id of ["zones", "draft", "history", "trails", "vectors", "tracks", "operators", "sensors", "agents", "sightings"]) {
       m.addSource(`dw-${id}`, { type: "geojson", data: empty() });
     }
+    m.addLayer({
+      id: "dw-zones-fill",
+      type: "fill",
+      source: "dw-zones",
+      filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "fill-color": ["get", "color"], "fill-opacity": 0.15 },
+    });
+    m.addLayer({
+      id: "dw-zones-line",
+      type: "line",
+      source: "dw-zones",
+      paint: { "line-color": ["get", "color"], "line-width": ["case", ["==", ["get", "kind"], "border"], 3, 1.5] },
+    });
+    m.addLayer({
+      id: "dw-draft",
+      type: "line",
+      source: "dw-draft",
+      paint: { "line-color": "#ffffff", "line-width": 2, "line-dasharray": [2, 1] },
+    });
     m.addLayer({
       id: "dw-sightings",
       type: "line",
@@ -177,7 +217,7 @@ export class PictureMap {
   }
 
   private drawTracks(): void {
-    const now = Date.now();
+    const now = this.picture.now();
     const points: Feature[] = [];
     const trails: Feature[] = [];
     const vectors: Feature[] = [];
@@ -282,6 +322,16 @@ export class PictureMap {
     });
   }
 }
+
+const ZONE_COLOR: Record<string, string> = {
+  border: "#ff4d4d",
+  no_fly: "#ff4d4d",
+  protected_site: "#58a6ff",
+  station: "#58a6ff",
+  checkpoint: "#58a6ff",
+  ignore: "#6e7681",
+  road: "#c9a96e",
+};
 
 export const COLOR: Record<string, string> = {
   hostile: "#ff3031",

@@ -85,7 +85,7 @@ export class TrackTable {
     const rows = [...this.picture.tracks.values()].filter((t) => this.keeps(t));
     rows.sort((a, b) => (b.threat?.score ?? 0) - (a.threat?.score ?? 0) || a.uid.localeCompare(b.uid));
     clear(this.body);
-    const now = Date.now();
+    const now = this.picture.now();
     for (const t of rows.slice(0, MAX_ROWS)) {
       const tr = h(
         "tr",

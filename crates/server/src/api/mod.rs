@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth_routes;
+pub mod context;
 mod error;
 mod history;
 mod limit;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub sensor_json: Arc<dronewatch_sensorjson::SensorJson>,
     /// What the web UI is told about this node.
     pub ui: Arc<ui::UiConfig>,
+    /// Zones and the allow-list, as admins edit them.
+    pub context: Arc<context::SectorContext>,
 }
 
 /// The whole router.
@@ -110,6 +113,11 @@ pub fn router(state: AppState) -> Router {
         .route("/stream", get(stream::stream))
         .route("/openapi.json", get(openapi::document))
         .route("/ui-config", get(ui::ui_config))
+        .route("/zones", get(context::zones).put(context::replace_zones))
+        .route(
+            "/allow-list",
+            get(context::allow_list).put(context::replace_allow_list),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             limit::rate_limit,

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, auth_routes, history, picture, reports, stream, ui};
+use super::{admin, auth_routes, context, history, picture, reports, stream, ui};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -25,6 +25,7 @@ use super::{admin, auth_routes, history, picture, reports, stream, ui};
         admin::create_device_token, admin::device_tokens, admin::revoke_device_token,
         admin::audit_trail, admin::verify,
         stream::stream, ui::ui_config,
+        context::zones, context::replace_zones, context::allow_list, context::replace_allow_list,
     ),
     modifiers(&Bearer),
     tags(

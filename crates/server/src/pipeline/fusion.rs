@@ -52,7 +52,8 @@ pub struct FusionStage {
     pub recorder: mpsc::Sender<Vec<NewEvent>>,
     pub metrics: Metrics,
     pub sector: String,
-    pub allow: AllowList,
+    /// Kept current when an admin edits it.
+    pub allow: tokio::sync::watch::Receiver<AllowList>,
     pub reorder_lag_s: f64,
     pub publish_interval: Duration,
     pub track_record_interval_s: f64,
@@ -293,6 +294,7 @@ impl FusionStage {
     ) {
         let tracks = self.tracker.tracks_at(t);
         let threat = self.threat_view.borrow().clone();
+        let allow = self.allow.borrow().clone();
         let published_unix_ns = crate::clock::now().0;
         let mut delta = TrackDelta {
             processed_to_unix_ns: processed_to.0,
@@ -306,7 +308,7 @@ impl FusionStage {
             let id = tr.id.0;
             let assessment = threat.assessments.get(&id);
             let alert = threat.alerts.get(&id).map(|a| a.as_ref());
-            let friendly = self.allow.exempts(&tr.identity) && tr.identity.icao_address.is_none();
+            let friendly = allow.exempts(&tr.identity) && tr.identity.icao_address.is_none();
             let now = Published {
                 updates: tr.updates,
                 coasting: tr.status == TrackStatus::Coasting,

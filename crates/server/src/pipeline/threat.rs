@@ -71,6 +71,10 @@ pub enum ThreatCommand {
         note: Option<String>,
         reply: oneshot::Sender<Result<AlertView, CommandError>>,
     },
+    /// An admin replaced the sector's zones (already checked and stored).
+    SetZones(Vec<dronewatch_threat::Zone>),
+    /// An admin replaced the allow-list of friendly drones.
+    SetAllowList(dronewatch_threat::AllowList),
 }
 
 /// An alert whose score or reasons change (every assessment, for a moving drone) but to
@@ -223,6 +227,15 @@ impl ThreatStage {
 
     fn command(&mut self, cmd: ThreatCommand) {
         match cmd {
+            ThreatCommand::SetZones(zones) => {
+                info!(zones = zones.len(), "zones replaced");
+                self.assessor.set_zones(zones);
+            }
+            ThreatCommand::SetAllowList(allow) => {
+                info!("allow-list replaced");
+                self.warner.set_allow_list(allow.clone());
+                self.assessor.set_allow_list(allow);
+            }
             ThreatCommand::Alert {
                 id,
                 op,
