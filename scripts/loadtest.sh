@@ -15,10 +15,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build --release -q -p dronewatch-cli
 bin="$CARGO_TARGET_DIR/release/dronewatch"
 
-work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-http_port=$((20000 + RANDOM % 20000))
-sapient_port=$((http_port + 1))
+. scripts/lib/node.sh
+http_port=$port
+sapient_port=$((port + 1))
 export DRONEWATCH_ADMIN_PASSWORD="load test admin password"
 cat > "$work/dronewatch.toml" <<TOML
 data_dir = "$work/data"
@@ -35,12 +34,7 @@ bind = "127.0.0.1:$sapient_port"
 [log]
 filter = "warn"
 TOML
-"$bin" serve --config "$work/dronewatch.toml" > "$work/serve.out" 2> "$work/serve.err" &
-server=$!
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$http_port/readyz" > /dev/null && break
-    sleep 0.2
-done
+node_start "$bin"
 echo "node pid $server on 127.0.0.1:$http_port (SAPIENT $sapient_port); $(nproc) cores" >&2
 "$bin" loadgen --http "127.0.0.1:$http_port" --sapient "127.0.0.1:$sapient_port" \
     --drones "${DRONES:-500}" --radars "${RADARS:-10}" --radar-period-s "${RADAR_PERIOD_S:-0.25}" \

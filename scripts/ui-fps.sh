@@ -15,9 +15,7 @@ cargo build --release -q -p dronewatch-cli
 bin="$CARGO_TARGET_DIR/release/dronewatch"
 tracks=${TRACKS:-2000}
 
-work=$(mktemp -d)
-trap 'kill "$server" "$load" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-port=$((20000 + RANDOM % 20000))
+. scripts/lib/node.sh
 export DRONEWATCH_ADMIN_PASSWORD="ui fps admin password"
 cat > "$work/dronewatch.toml" <<TOML
 data_dir = "$work/data"
@@ -30,15 +28,10 @@ bind = "127.0.0.1:$((port + 1))"
 [log]
 filter = "warn"
 TOML
-"$bin" serve --config "$work/dronewatch.toml" > "$work/serve.out" 2> "$work/serve.err" &
-server=$!
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && break
-    sleep 0.2
-done
+node_start "$bin"
 # Every drone seen once a second by one of two radars: tracks update at 1 Hz.
 "$bin" loadgen --http "127.0.0.1:$port" --sapient "127.0.0.1:$((port + 1))" \
     --drones "$tracks" --radars 2 --radar-period-s 1 --duration-s 600 --warmup-s 5 \
     --ws-realtime 0 --ws-1hz 0 > "$work/loadgen.out" 2>&1 &
-load=$!
+pids+=($!)
 (cd ui && DRONEWATCH_URL="http://127.0.0.1:$port" CHROMIUM="$chromium" TRACKS="$tracks" node tests/fps.mjs)

@@ -24,9 +24,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build -q -p dronewatch-cli
 bin="$CARGO_TARGET_DIR/debug/dronewatch"
 
-work=$(mktemp -d)
-trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-port=$((20000 + RANDOM % 20000))
+. scripts/lib/node.sh
 export DRONEWATCH_ADMIN_PASSWORD="ui test admin password"
 cat > "$work/dronewatch.toml" <<TOML
 data_dir = "$work/data"
@@ -37,12 +35,7 @@ enabled = false
 [log]
 filter = "warn"
 TOML
-"$bin" serve --config "$work/dronewatch.toml" > "$work/serve.out" 2> "$work/serve.err" &
-server=$!
-for _ in $(seq 150); do
-    curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && break
-    sleep 0.2
-done
+node_start "$bin"
 [[ -n "${SCREENSHOT_DIR:-}" ]] && SCREENSHOT_DIR=$(realpath -m "$SCREENSHOT_DIR")
 status=0
 (cd ui && DRONEWATCH_URL="http://127.0.0.1:$port" CHROMIUM="$chromium" \

@@ -287,7 +287,10 @@ fn start_sector_pipeline(
     sensors_rx: mpsc::Receiver<SourceEvent>,
     submit_rx: mpsc::Receiver<crate::pipeline::Submission>,
     threat_rx: mpsc::Receiver<crate::pipeline::threat::ThreatCommand>,
-    (zones, allow_rx): (Vec<dronewatch_threat::Zone>, watch::Receiver<AllowList>),
+    (zones, allow_rx): (
+        Vec<dronewatch_threat::Zone>,
+        watch::Receiver<Arc<AllowList>>,
+    ),
     recorder_tx: mpsc::Sender<Vec<dronewatch_store::NewEvent>>,
     recorder_rx: mpsc::Receiver<Vec<dronewatch_store::NewEvent>>,
     committed: Arc<Notify>,
@@ -296,7 +299,7 @@ fn start_sector_pipeline(
 ) -> Result<(), NodeError> {
     let origin = cfg.fusion.origin;
     let sensors = load_sensors(cfg.fusion.sensors_file.as_deref())?;
-    let allow = allow_rx.borrow().clone();
+    let allow = AllowList::clone(&allow_rx.borrow());
     let tracker = Tracker::new(
         cfg.fusion.tracker_config()?,
         origin,

@@ -491,3 +491,77 @@ async fn with_a_certificate_the_api_speaks_tls_only() {
     assert!(plain.is_err() || plain.is_ok_and(|r| r.status() != 200));
     n.stop().await;
 }
+
+/// Zones and the allow-list are changed by admins only, checked whole (a bad feature
+/// changes nothing), audited, and kept across a restart.
+#[tokio::test]
+async fn zones_and_the_allow_list_are_admin_changes_that_survive_a_restart() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let officer = n.user(&admin, "officer", "operator").await;
+    let put = |token: &str, path: &str, body: Value| {
+        n.http
+            .put(n.url(path))
+            .bearer_auth(token.to_owned())
+            .json(&body)
+            .send()
+    };
+    let site = json!({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "id": "post-1",
+        "properties": {"kind": "protected_site", "name": "Post 1"},
+        "geometry": {"type": "Polygon", "coordinates": [[
+            [-110.94, 31.33], [-110.93, 31.33], [-110.93, 31.34], [-110.94, 31.34], [-110.94, 31.33]]]}
+    }]});
+    let r = put(&officer, "/api/v1/zones", site.clone()).await.unwrap();
+    assert_eq!(r.status(), 403, "an operator may not change zones");
+    let r = put(&admin, "/api/v1/zones", site.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A second feature without a kind: refused whole, naming it; the first stays.
+    let mut bad = site.clone();
+    bad["features"].as_array_mut().unwrap().push(json!({
+        "type": "Feature", "properties": {"name": "no kind"},
+        "geometry": {"type": "LineString", "coordinates": [[-110.9, 31.3], [-110.8, 31.3]]}
+    }));
+    let r = put(&admin, "/api/v1/zones", bad).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    let msg = body["message"].as_str().unwrap();
+    assert!(msg.contains("feature 1") && msg.contains("kind"), "{msg}");
+    assert_eq!(n.get_json(&officer, "/api/v1/zones").await, site);
+
+    let r = put(
+        &admin,
+        "/api/v1/allow-list",
+        json!({"remote_id_serials": ["1581F5FJD22A", "bad serial"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400, "a space is not in a serial");
+    let r = put(
+        &admin,
+        "/api/v1/allow-list",
+        json!({"remote_id_serials": ["1581F5FJD22A", "1581F5FJD22A"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let allow = json!({"remote_id_serials": ["1581F5FJD22A"]});
+    assert_eq!(n.get_json(&officer, "/api/v1/allow-list").await, allow);
+
+    let audit = n
+        .get_json(&admin, "/api/v1/audit?limit=100")
+        .await
+        .to_string();
+    assert!(
+        audit.contains("zones_replace") && audit.contains("allow_list_replace"),
+        "{audit}"
+    );
+
+    let dir = n.stop().await;
+    let n = TestNode::start_in(dir, "").await;
+    let admin = n.admin().await;
+    assert_eq!(n.get_json(&admin, "/api/v1/zones").await, site);
+    assert_eq!(n.get_json(&admin, "/api/v1/allow-list").await, allow);
+    n.stop().await;
+}

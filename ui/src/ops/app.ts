@@ -47,9 +47,7 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
 
   const map = new PictureMap(picture, {
     container: mapEl,
-    center: [cfg.center.lon_deg, cfg.center.lat_deg],
-    zoom: cfg.zoom,
-    tileUrl: cfg.tile_url,
+    sector: cfg,
     onSelect: (uid) => select(uid),
   });
   detail.onTrail = (trail) => map.setHistory(trail);

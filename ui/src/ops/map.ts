@@ -11,6 +11,7 @@ import { addOutlines, baseStyle } from "../basemap";
 import { registerSymbols, symbolImageId } from "../symbols";
 import type { Change, Picture } from "../picture";
 import { destination } from "../geo";
+import type { UiConfig } from "../uiconfig";
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -19,9 +20,8 @@ const VECTOR_S = 60;
 
 export interface MapOptions {
   container: HTMLElement;
-  center: [number, number];
-  zoom: number;
-  tileUrl: string | null;
+  /// The node's sector: where the map opens, and its own tiles if any.
+  sector: UiConfig;
   onSelect: (uid: string) => void;
 }
 
@@ -38,9 +38,9 @@ export class PictureMap {
   ) {
     this.map = new maplibregl.Map({
       container: opts.container,
-      style: baseStyle(opts.tileUrl),
-      center: opts.center,
-      zoom: opts.zoom,
+      style: baseStyle(opts.sector.tile_url),
+      center: [opts.sector.center.lon_deg, opts.sector.center.lat_deg],
+      zoom: opts.sector.zoom,
       attributionControl: { compact: true, customAttribution: "Natural Earth, US Census" },
     });
     this.map.addControl(new maplibregl.NavigationControl({}), "top-right");
@@ -48,7 +48,7 @@ export class PictureMap {
     this.map.on("load", () => {
       registerSymbols(this.map);
       this.addOverlay();
-      void addOutlines(this.map, !opts.tileUrl);
+      void addOutlines(this.map, !opts.sector.tile_url);
       this.ready = true;
       if (this.zones) this.setZones(this.zones);
       this.redraw(new Set(["tracks", "sensors", "agents", "sightings", "alerts"]));

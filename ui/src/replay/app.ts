@@ -88,9 +88,7 @@ export function startReplay(root: HTMLElement, api: Api, me: Me, cfg: UiConfig):
   );
   const map = new PictureMap(picture, {
     container: mapEl,
-    center: [cfg.center.lon_deg, cfg.center.lat_deg],
-    zoom: cfg.zoom,
-    tileUrl: cfg.tile_url,
+    sector: cfg,
     onSelect: (uid) => select(uid),
   });
   select = (uid) => {

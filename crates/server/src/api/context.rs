@@ -5,7 +5,7 @@
 //! assessment.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::State;
@@ -36,8 +36,9 @@ pub struct SectorContext {
     data_dir: PathBuf,
     frame: EnuFrame,
     docs: Mutex<(serde_json::Value, AllowListDoc)>,
-    /// Fusion reads the allow-list to draw friends as friends.
-    allow_tx: tokio::sync::watch::Sender<AllowList>,
+    /// Fusion reads the allow-list to draw friends as friends (shared: it looks at every
+    /// publication).
+    allow_tx: tokio::sync::watch::Sender<Arc<AllowList>>,
 }
 
 impl SectorContext {
@@ -80,13 +81,13 @@ impl SectorContext {
             data_dir: data_dir.to_path_buf(),
             frame,
             docs: Mutex::new((zones_doc, allow_doc)),
-            allow_tx: tokio::sync::watch::Sender::new(allow),
+            allow_tx: tokio::sync::watch::Sender::new(Arc::new(allow)),
         };
         Ok((ctx, zones))
     }
 
     /// The allow-list in force, kept current.
-    pub fn allow_rx(&self) -> tokio::sync::watch::Receiver<AllowList> {
+    pub fn allow_rx(&self) -> tokio::sync::watch::Receiver<Arc<AllowList>> {
         self.allow_tx.subscribe()
     }
 }
@@ -113,7 +114,8 @@ pub async fn replace_zones(
     Json(doc): Json<serde_json::Value>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let who = who.require(Perm::Admin)?;
-    let zones = parse_zones(&doc.to_string(), &s.context.frame)
+    let text = doc.to_string();
+    let zones = parse_zones(&text, &s.context.frame)
         .map_err(|e| ApiError::BadRequest(format!("zones: {e}")))?;
     audit(
         &s,
@@ -122,7 +124,7 @@ pub async fn replace_zones(
         serde_json::json!({ "zones": zones.len(), "geojson": doc }),
     )
     .await?;
-    write_atomically(&s.context.data_dir.join(ZONES_FILE), &doc.to_string())?;
+    write_atomically(&s.context.data_dir.join(ZONES_FILE), &text)?;
     s.threat
         .send(ThreatCommand::SetZones(zones))
         .await
@@ -176,7 +178,7 @@ pub async fn replace_allow_list(
         .send(ThreatCommand::SetAllowList(allow.clone()))
         .await
         .map_err(|_| ApiError::Unavailable("threat stage stopped".into()))?;
-    s.context.allow_tx.send_replace(allow);
+    s.context.allow_tx.send_replace(Arc::new(allow));
     lock(&s.context.docs).1 = doc.clone();
     Ok(Json(doc))
 }

@@ -53,7 +53,7 @@ pub struct FusionStage {
     pub metrics: Metrics,
     pub sector: String,
     /// Kept current when an admin edits it.
-    pub allow: tokio::sync::watch::Receiver<AllowList>,
+    pub allow: tokio::sync::watch::Receiver<Arc<AllowList>>,
     pub reorder_lag_s: f64,
     pub publish_interval: Duration,
     pub track_record_interval_s: f64,
