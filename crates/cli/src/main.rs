@@ -1,10 +1,13 @@
 //! `dronewatch`: the command-line entry point.
 
 mod decode;
+mod demo;
 mod loadgen;
 mod replay;
 mod sapient_sensor;
 mod serve;
+mod sim_live;
+mod simulate;
 mod warnings;
 
 use std::path::PathBuf;
@@ -37,6 +40,12 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Check the event log's hash chains.
     Verify(serve::VerifyArgs),
+    /// Run the demo: a node on the embedded default with a simulated border sector playing
+    /// into it live; prints the web UI's address and credentials.
+    Demo(demo::DemoArgs),
+    /// The border-sector simulator: write a scenario (benchmark format) or play it live into
+    /// a running node.
+    Simulate(simulate::SimulateArgs),
     /// Load a running node: a synthetic sky over SAPIENT and many WebSocket clients; prints
     /// throughput, latency and memory figures as JSON.
     Loadgen(LoadgenArgs),
@@ -125,6 +134,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Verify(args) => serve::verify(&args),
         Command::Loadgen(args) => loadgen::run_cmd(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

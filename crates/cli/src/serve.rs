@@ -120,7 +120,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     })
 }
 
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

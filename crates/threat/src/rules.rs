@@ -40,6 +40,16 @@ pub struct ThreatConfig {
     pub no_remote_id_after_updates: u64,
     /// The same Remote ID serial on two tracks at once (spoofing or a cloned serial).
     pub duplicated_serial_points: f64,
+    /// A Remote ID track and a track without Remote ID flying the same course
+    /// `remote_id_mismatch_m` apart (min, max) for `remote_id_mismatch_s`: the broadcast
+    /// position is not where radar and RF see the drone. Both tracks score this.
+    pub remote_id_mismatch_points: f64,
+    pub remote_id_mismatch_m: [f64; 2],
+    /// Velocities agree within this [m/s] (each track faster than `..._min_speed_mps`,
+    /// so hovering drones, which all "agree", never pair up).
+    pub remote_id_mismatch_tolerance_mps: f64,
+    pub remote_id_mismatch_min_speed_mps: f64,
+    pub remote_id_mismatch_s: f64,
     /// At least `swarm_min_drones` drones (this one included) within `swarm_radius_m`.
     pub swarm_points: f64,
     pub swarm_min_drones: usize,
@@ -70,6 +80,11 @@ impl Default for ThreatConfig {
             no_remote_id_points: 10.0,
             no_remote_id_after_updates: 10,
             duplicated_serial_points: 25.0,
+            remote_id_mismatch_points: 30.0,
+            remote_id_mismatch_m: [150.0, 2000.0],
+            remote_id_mismatch_tolerance_mps: 2.5,
+            remote_id_mismatch_min_speed_mps: 4.0,
+            remote_id_mismatch_s: 5.0,
             swarm_points: 15.0,
             swarm_min_drones: 3,
             swarm_radius_m: 300.0,
@@ -92,6 +107,7 @@ pub enum Rule {
     Loitering,
     NoRemoteId,
     DuplicatedSerial,
+    RemoteIdMismatch,
     Swarm,
     Dive,
     Night,
@@ -131,6 +147,9 @@ struct Memory {
     last_en: Option<[f64; 2]>,
     crossed_border_at: Option<TimeNs>,
     slow_since: Option<TimeNs>,
+    /// The track flying the same course at a distance (see `remote_id_mismatch_points`),
+    /// and since when.
+    twin: Option<(TrackId, TimeNs)>,
 }
 
 /// Scores tracks against zones, agent warnings and each other. Deterministic.
@@ -182,11 +201,12 @@ impl ThreatAssessor {
         tracks: &[Track],
         agent_levels: &BTreeMap<TrackId, (WarningLevel, String)>,
     ) -> Vec<Assessment> {
-        let cfg = &self.cfg;
         let positions: Vec<[f64; 3]> = tracks
             .iter()
             .map(|tr| self.frame.to_enu(&tr.position))
             .collect();
+        self.pair_twins(t, tracks, &positions);
+        let cfg = &self.cfg;
         let mut serial_count: BTreeMap<&str, usize> = BTreeMap::new();
         for tr in tracks {
             if let Some(s) = &tr.identity.remote_id_serial {
@@ -333,6 +353,32 @@ impl ThreatAssessor {
                 _ => {}
             }
 
+            if let Some((twin, since)) = memory.twin
+                && t.secs_since(since) >= cfg.remote_id_mismatch_s
+                && let Some(other) = tracks.iter().position(|o| o.id == twin)
+            {
+                let d_m = (positions[other][0] - enu[0]).hypot(positions[other][1] - enu[1]);
+                let detail = match (
+                    &tr.identity.remote_id_serial,
+                    &tracks[other].identity.remote_id_serial,
+                ) {
+                    (Some(s), _) => format!(
+                        "Remote ID {s} reports a position {d_m:.0} m from track {twin}, \
+                         which flies the same course without Remote ID (spoofed position?)"
+                    ),
+                    (None, Some(s)) => format!(
+                        "flies the course Remote ID {s} reports, {d_m:.0} m from it \
+                         (spoofed position?)"
+                    ),
+                    (None, None) => String::new(),
+                };
+                add(
+                    Rule::RemoteIdMismatch,
+                    cfg.remote_id_mismatch_points,
+                    detail,
+                );
+            }
+
             let r = cfg.swarm_radius_m;
             let first = by_east.partition_point(|(e, _)| *e < enu[0] - r);
             let together = by_east[first..]
@@ -378,6 +424,66 @@ impl ThreatAssessor {
         live.sort_unstable();
         self.memory.retain(|id, _| live.binary_search(id).is_ok());
         out
+    }
+}
+
+impl ThreatAssessor {
+    /// Pairs each Remote ID track with a track without Remote ID on the same course at a
+    /// distance, remembering since when (a pair must hold to count).
+    fn pair_twins(&mut self, t: TimeNs, tracks: &[Track], positions: &[[f64; 3]]) {
+        let cfg = &self.cfg;
+        let fast = |tr: &Track| {
+            tr.vel_enu_mps[0].hypot(tr.vel_enu_mps[1]) >= cfg.remote_id_mismatch_min_speed_mps
+        };
+        let [min_m, max_m] = cfg.remote_id_mismatch_m;
+        // Candidates without Remote ID, sorted west to east.
+        let mut silent: Vec<(f64, usize)> = tracks
+            .iter()
+            .enumerate()
+            .filter(|(_, tr)| {
+                tr.identity.remote_id_serial.is_none()
+                    && tr.identity.icao_address.is_none()
+                    && tr.updates >= cfg.no_remote_id_after_updates
+                    && fast(tr)
+            })
+            .map(|(i, _)| (positions[i][0], i))
+            .collect();
+        silent.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut pairs: BTreeMap<TrackId, TrackId> = BTreeMap::new();
+        for (i, tr) in tracks.iter().enumerate() {
+            if tr.identity.remote_id_serial.is_none()
+                || tr.identity.icao_address.is_some()
+                || !fast(tr)
+            {
+                continue;
+            }
+            let p = positions[i];
+            let first = silent.partition_point(|(e, _)| *e < p[0] - max_m);
+            let best = silent[first..]
+                .iter()
+                .take_while(|(e, _)| *e <= p[0] + max_m)
+                .filter_map(|&(_, j)| {
+                    let q = positions[j];
+                    let d_m = (q[0] - p[0]).hypot(q[1] - p[1]);
+                    let dv = (tracks[j].vel_enu_mps[0] - tr.vel_enu_mps[0])
+                        .hypot(tracks[j].vel_enu_mps[1] - tr.vel_enu_mps[1]);
+                    ((min_m..=max_m).contains(&d_m) && dv <= cfg.remote_id_mismatch_tolerance_mps)
+                        .then_some((dv, j))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            if let Some((_, j)) = best {
+                pairs.insert(tr.id, tracks[j].id);
+                pairs.entry(tracks[j].id).or_insert(tr.id);
+            }
+        }
+        for tr in tracks {
+            let memory = self.memory.entry(tr.id).or_default();
+            memory.twin = match (pairs.get(&tr.id), memory.twin) {
+                (Some(&twin), Some((held, since))) if held == twin => Some((twin, since)),
+                (Some(&twin), _) => Some((twin, t)),
+                (None, _) => None,
+            };
+        }
     }
 }
 

@@ -171,6 +171,63 @@ fn a_cloned_serial_is_suspicious_and_night_adds_points() {
     }
 }
 
+#[test]
+fn a_remote_id_position_off_the_radar_track_of_the_same_course_is_a_spoof_suspicion() {
+    let mut assessor =
+        ThreatAssessor::new(ThreatConfig::default(), REF, vec![], AllowList::default());
+    let noon = TimeNs::from_secs_f64(1_748_779_200.0); // 2025-06-01 12:00 UTC
+    let broadcast = |t, dx| Track {
+        identity: TrackIdentity {
+            remote_id_serial: Some("1581F4QWB21SP00K".into()),
+            ..TrackIdentity::default()
+        },
+        ..track(1, t, [450.0 + dx, 300.0, 100.0], [0.5, 12.0, 0.0])
+    };
+    let radar = |t| track(2, t, [0.0, 0.0, 100.0], [0.0, 12.2, 0.0]);
+    // Another drone without Remote ID on a different course is no twin.
+    let crossing = |t| track(3, t, [300.0, 200.0, 80.0], [12.0, 0.0, 0.0]);
+    let mut last = Vec::new();
+    for k in 0..8 {
+        let t = noon.plus_secs(f64::from(k));
+        last = assessor.assess(
+            t,
+            &[broadcast(t, 0.0), radar(t), crossing(t)],
+            &BTreeMap::new(),
+        );
+        let flagged = last
+            .iter()
+            .filter(|a| rules_of(a).contains(&Rule::RemoteIdMismatch))
+            .count();
+        // It must hold for remote_id_mismatch_s (5 s) first.
+        assert_eq!(flagged, if k >= 5 { 2 } else { 0 }, "at {k} s: {last:?}");
+    }
+    let of = |id: u64| last.iter().find(|a| a.track_id == TrackId(id)).unwrap();
+    assert!(!rules_of(of(3)).contains(&Rule::RemoteIdMismatch));
+    let why = &of(1)
+        .reasons
+        .iter()
+        .find(|r| r.rule == Rule::RemoteIdMismatch)
+        .unwrap()
+        .detail;
+    assert!(why.contains("541 m from track 2"), "{why}");
+    assert!(of(1).level >= ThreatLevel::Medium, "{:?}", of(1));
+
+    // Hovering drones all agree in velocity: never twins.
+    let mut assessor =
+        ThreatAssessor::new(ThreatConfig::default(), REF, vec![], AllowList::default());
+    for k in 0..8 {
+        let t = noon.plus_secs(f64::from(k));
+        let still = |id, e| track(id, t, [e, 0.0, 50.0], [0.0; 3]);
+        let mut rid = still(1, 500.0);
+        rid.identity.remote_id_serial = Some("X".into());
+        let out = assessor.assess(t, &[rid, still(2, 0.0)], &BTreeMap::new());
+        assert!(
+            out.iter()
+                .all(|a| !rules_of(a).contains(&Rule::RemoteIdMismatch))
+        );
+    }
+}
+
 fn assess_one(level: WarningLevel, t: TimeNs, tr: &Track) -> dronewatch_threat::Assessment {
     let mut assessor =
         ThreatAssessor::new(ThreatConfig::default(), REF, vec![], AllowList::default());

@@ -1,0 +1,247 @@
+//! `dronewatch demo` end to end, as a user runs it: the binary on a free port, the
+//! simulator feeding it live through SAPIENT, SBS-1 and the field API. Within 60 s the API
+//! must show the hostile drones in the air as confirmed tracks near their true positions,
+//! the expected alerts (an approach on an agent, a border crossing, a spoofed Remote ID),
+//! no alert for the helicopter or the friendly and benign drones, and the web UI served.
+//! Ctrl-C (SIGINT) must then stop it cleanly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dronewatch_geo::EnuFrame;
+use dronewatch_model::Lla;
+use serde_json::Value;
+
+const PASSWORD: &str = "demo test admin password";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Where each aircraft was, by name, at each whole second of scenario time.
+type Paths = BTreeMap<String, BTreeMap<i64, Lla>>;
+
+/// The scenario's epoch [unix s], truth.jsonl as [`Paths`], and each aircraft's role.
+fn truth(dir: &Path) -> (f64, Paths, BTreeMap<String, String>) {
+    let sensors: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sensors.json")).unwrap()).unwrap();
+    let epoch: jiff::Timestamp = sensors["scenario"]["epoch_utc"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut by_name: BTreeMap<String, BTreeMap<i64, Lla>> = BTreeMap::new();
+    let mut roles = BTreeMap::new();
+    let f = std::fs::File::open(dir.join("truth.jsonl")).unwrap();
+    for line in std::io::BufReader::new(f).lines() {
+        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let name = v["name"].as_str().unwrap().to_owned();
+        let l = &v["lla"];
+        let lla = Lla::new(
+            l[0].as_f64().unwrap(),
+            l[1].as_f64().unwrap(),
+            l[2].as_f64().unwrap(),
+        );
+        by_name
+            .entry(name.clone())
+            .or_default()
+            .insert(v["t"].as_f64().unwrap() as i64, lla);
+        roles.insert(name, v["role"].as_str().unwrap().to_owned());
+    }
+    (epoch.as_nanosecond() as f64 / 1e9, by_name, roles)
+}
+
+fn horizontal_m(a: &Lla, b: &Lla) -> f64 {
+    let p = EnuFrame::new(*a).to_enu(b);
+    p[0].hypot(p[1])
+}
+
+fn lla_of(p: &Value) -> Lla {
+    Lla::new(
+        p["lat_deg"].as_f64().unwrap(),
+        p["lon_deg"].as_f64().unwrap(),
+        p["h_m"].as_f64().unwrap_or(0.0),
+    )
+}
+
+#[test]
+fn the_demo_shows_hostile_tracks_and_the_right_alerts_within_a_minute() {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(demo_end_to_end());
+}
+
+async fn demo_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dronewatch"))
+        .args(["demo", "--http", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path())
+        .env("DRONEWATCH_ADMIN_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let banner = std::thread::spawn(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let token = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the demo did not come up"
+        );
+        if let Ok(r) = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            break r.json::<Value>().await.unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let get = async |path: &str| -> Value {
+        let r = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    };
+
+    let ui = http.get(format!("{base}/")).send().await.unwrap();
+    assert!(ui.status().is_success());
+    assert!(
+        ui.text().await.unwrap().contains("<html"),
+        "the web UI is served"
+    );
+
+    let scenario = dir.path().join("scenario");
+    let hostile_now = ["hostile-approach", "hostile-transit", "hostile-spoofed"];
+    let exempt = ["manned-helicopter", "friendly-patrol", "benign-hobbyist"];
+    let mut seen_near: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut rules_seen: BTreeMap<String, u64> = BTreeMap::new();
+    let wanted = ["closing_on_agent", "crossed_border", "remote_id_mismatch"];
+    let mut last_alerts = Value::Null;
+    while started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if !scenario.join("truth.jsonl").exists() {
+            continue;
+        }
+        let (epoch_s, truth, roles) = truth(&scenario);
+        let tracks = get("/api/v1/tracks").await;
+        for tr in tracks["tracks"].as_array().unwrap() {
+            if tr["status"] != "confirmed" {
+                continue;
+            }
+            let t_s = (tr["t_unix_ns"].as_f64().unwrap() / 1e9 - epoch_s).round() as i64;
+            let p = lla_of(&tr["position"]);
+            for name in hostile_now {
+                if let Some(at) = truth.get(name).and_then(|m| m.get(&t_s)) {
+                    let d = horizontal_m(at, &p);
+                    let best = seen_near.entry(name).or_insert(f64::INFINITY);
+                    *best = best.min(d);
+                }
+            }
+        }
+        let alerts = get("/api/v1/alerts?state=all").await;
+        for a in alerts.as_array().unwrap() {
+            // No alert may sit on an exempt aircraft.
+            let t_s = (a["last_seen_unix_ns"].as_f64().unwrap() / 1e9 - epoch_s).round() as i64;
+            let p = lla_of(&a["last_position"]);
+            for name in exempt {
+                if let Some(at) = truth.get(name).and_then(|m| m.get(&t_s)) {
+                    assert!(
+                        horizontal_m(at, &p) > 150.0,
+                        "alert on {name} ({}): {a}",
+                        roles[name]
+                    );
+                }
+            }
+            for r in a["reasons"].as_array().unwrap() {
+                *rules_seen
+                    .entry(r["rule"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        last_alerts = alerts;
+        let all_near = hostile_now
+            .iter()
+            .all(|n| seen_near.get(n).is_some_and(|d| *d < 60.0));
+        if all_near && wanted.iter().all(|r| rules_seen.contains_key(*r)) {
+            break;
+        }
+    }
+    let elapsed_s = started.elapsed().as_secs_f64();
+    for name in hostile_now {
+        let d = seen_near.get(name).copied().unwrap_or(f64::INFINITY);
+        assert!(
+            d < 60.0,
+            "{name}: nearest confirmed track {d:.0} m (after {elapsed_s:.0} s)"
+        );
+    }
+    for rule in wanted {
+        assert!(
+            rules_seen.contains_key(rule),
+            "no alert with {rule} after {elapsed_s:.0} s: {rules_seen:?}\n{last_alerts:#}"
+        );
+    }
+    eprintln!("demo: all seen after {elapsed_s:.1} s; nearest {seen_near:?}; rules {rules_seen:?}");
+
+    // Ctrl-C stops everything cleanly.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let stop = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            stop.elapsed() < Duration::from_secs(20),
+            "the demo did not stop on SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "the demo exited with {status}");
+    let banner = banner.join().unwrap();
+    assert!(banner.contains(&format!("{base}/")), "{banner}");
+    assert!(
+        banner.contains("password    demo test admin password"),
+        "{banner}"
+    );
+}
