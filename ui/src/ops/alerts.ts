@@ -24,6 +24,9 @@ export class AlertQueue {
   private showClosed = false;
   /// The answer to the last action, per alert: kept across redraws.
   private said = new Map<number, string>();
+  /// What the operator has typed per alert: the detail is redrawn as the alert updates,
+  /// and a half-written note must survive that.
+  private drafts = new Map<number, { note: string; assignee: string }>();
 
   constructor(
     private readonly api: Api,
@@ -31,6 +34,14 @@ export class AlertQueue {
     private readonly onTrack: (trackId: number) => void,
   ) {
     this.list = h("ol", { class: "alerts", "data-testid": "alert-queue" });
+    // One listener for the list: an item redrawn between mouse-down and mouse-up still
+    // opens, since the click lands on the same item id.
+    this.list.addEventListener("click", (e) => {
+      const id = (e.target as Element).closest("li[data-alert-id]")?.getAttribute("data-alert-id");
+      if (!id) return;
+      this.openId = this.openId === Number(id) ? null : Number(id);
+      this.draw();
+    });
     this.detail = h("div", { class: "alert-detail", "data-testid": "alert-detail" });
     const closed = h("input", { type: "checkbox" });
     closed.addEventListener("change", () => {
@@ -79,21 +90,24 @@ export class AlertQueue {
         h("span", {}, a.reasons[0]?.rule ?? ""),
         h("span", { class: "muted" }, ` ${a.state}${a.escalated ? ", escalated" : ""}${a.track_lost ? ", track lost" : ""} · ${fmtAgo(a.opened_unix_ns)}`),
       );
-      li.addEventListener("click", () => {
-        this.openId = this.openId === a.id ? null : a.id;
-        this.draw();
-      });
       this.list.append(li);
     }
     this.drawDetail();
   }
 
   private drawDetail(): void {
+    const focused = document.activeElement?.getAttribute("aria-label");
     clear(this.detail);
     const a = this.openId !== null ? this.picture.alerts.get(this.openId) : undefined;
     if (!a) return;
+    const draft = this.drafts.get(a.id) ?? { note: "", assignee: "" };
+    this.drafts.set(a.id, draft);
     const note = h("textarea", { placeholder: "Note (kept in the audit trail)", rows: 2, "aria-label": "Note" });
     const assignee = h("input", { placeholder: "Assign to (user)", "aria-label": "Assignee" });
+    note.value = draft.note;
+    assignee.value = draft.assignee;
+    note.addEventListener("input", () => (draft.note = note.value));
+    assignee.addEventListener("input", () => (draft.assignee = assignee.value));
     const status = h("div", { class: "muted", role: "status" }, this.said.get(a.id) ?? "");
     const say = (text: string) => {
       this.said.set(a.id, text);
@@ -110,6 +124,7 @@ export class AlertQueue {
           if (action === "assign") body.assignee = assignee.value.trim();
           const v = await this.api.post<AlertView>(`/alerts/${a.id}/${action}`, body);
           this.picture.alerts.set(v.id, v);
+          this.drafts.delete(a.id);
           say(`${label}: recorded`);
           this.draw();
         } catch (e) {
@@ -154,6 +169,8 @@ export class AlertQueue {
         ...a.history.map((e) => h("li", {}, `${fmtTime(e.t_unix_ns)} ${e.actor}: ${e.action}` + (e.note ? ` — ${e.note}` : ""))),
       ),
     );
+    if (focused === "Note") note.focus();
+    else if (focused === "Assignee") assignee.focus();
   }
 }
 

@@ -1,7 +1,7 @@
 // The track table: synced with the map (click a row to select and centre, a symbol to
 // select a row), sorted by threat, filtered by identity and text.
 
-import { clear, fmtAgo, h, num } from "../dom";
+import { fmtAgo, h, num } from "../dom";
 import type { Picture } from "../picture";
 import { AFFILIATIONS, symbolDataUrl } from "../symbols";
 import type { Affiliation, TrackView } from "../types";
@@ -20,6 +20,7 @@ export class TrackTable {
   private selected: string | null = null;
   private lastDraw = 0;
   private timer = 0;
+  private rows = new Map<string, HTMLTableRowElement>();
 
   constructor(
     private readonly picture: Picture,
@@ -47,6 +48,10 @@ export class TrackTable {
     }
     this.count = h("div", { class: "track-count" });
     this.body = h("tbody");
+    this.body.addEventListener("click", (e) => {
+      const uid = (e.target as Element).closest("tr[data-uid]")?.getAttribute("data-uid");
+      if (uid) this.onSelect(uid);
+    });
     const table = h(
       "table",
       { class: "tracks", "data-testid": "track-table" },
@@ -80,33 +85,58 @@ export class TrackTable {
     }
   }
 
+  // Rows are kept per track and updated in place: a row rebuilt between a mouse-down and
+  // its mouse-up would swallow the operator's click.
   private draw(): void {
     this.lastDraw = Date.now();
     const rows = [...this.picture.tracks.values()].filter((t) => this.keeps(t));
     rows.sort((a, b) => (b.threat?.score ?? 0) - (a.threat?.score ?? 0) || a.uid.localeCompare(b.uid));
-    clear(this.body);
     const now = this.picture.now();
+    const listed = new Set<string>();
+    let before: ChildNode | null = this.body.firstChild;
     for (const t of rows.slice(0, MAX_ROWS)) {
-      const tr = h(
-        "tr",
-        {
-          "data-uid": t.uid,
-          class: [t.uid === this.selected ? "selected" : "", this.picture.isStale(t, now) ? "stale" : ""].join(" "),
-          title: `updated ${fmtAgo(t.last_update_unix_ns, now)}`,
-        },
-        h("td", {}, h("img", { src: symbolDataUrl(t.affiliation, 12), alt: t.affiliation })),
-        h("td", {}, t.uid),
-        h("td", { class: `level-${t.threat?.level ?? "none"}` }, t.threat ? `${t.threat.level} ${num(t.threat.score, 0)}` : "–"),
-        h("td", {}, `${num(t.speed_mps, 0)} m/s`),
-        h("td", {}, t.position.h_m !== undefined ? `${num(t.position.h_m, 0)} m` : "–"),
-        h("td", {}, t.sensors.join(" ")),
-        h("td", {}, t.remote_id_serial ?? t.icao_address ?? ""),
-      );
-      tr.addEventListener("click", () => this.onSelect(t.uid));
-      this.body.append(tr);
+      listed.add(t.uid);
+      let tr = this.rows.get(t.uid);
+      if (!tr) {
+        tr = h("tr", { "data-uid": t.uid }, ...Array.from({ length: 7 }, () => h("td")));
+        tr.cells[0].append(h("img", { alt: "" }));
+        this.rows.set(t.uid, tr);
+      }
+      this.fill(tr, t, now);
+      if (tr !== before) this.body.insertBefore(tr, before);
+      before = tr.nextSibling;
+    }
+    for (const [uid, tr] of this.rows) {
+      if (!listed.has(uid)) {
+        tr.remove();
+        this.rows.delete(uid);
+      }
     }
     const hidden = rows.length - Math.min(rows.length, MAX_ROWS);
     this.count.textContent = `${this.picture.tracks.size} tracks, ${rows.length} shown` + (hidden ? ` (${hidden} not listed)` : "");
+  }
+
+  private fill(tr: HTMLTableRowElement, t: TrackView, now: number): void {
+    tr.className = [t.uid === this.selected ? "selected" : "", this.picture.isStale(t, now) ? "stale" : ""].join(" ").trim();
+    tr.title = `updated ${fmtAgo(t.last_update_unix_ns, now)}`;
+    const img = tr.cells[0].firstChild as HTMLImageElement;
+    const src = symbolDataUrl(t.affiliation, 12);
+    if (img.getAttribute("src") !== src) img.src = src;
+    img.alt = t.affiliation;
+    const threat = tr.cells[2];
+    threat.className = `level-${t.threat?.level ?? "none"}`;
+    const texts = [
+      t.uid,
+      t.threat ? `${t.threat.level} ${num(t.threat.score, 0)}` : "–",
+      `${num(t.speed_mps, 0)} m/s`,
+      t.position.h_m !== undefined ? `${num(t.position.h_m, 0)} m` : "–",
+      t.sensors.join(" "),
+      t.remote_id_serial ?? t.icao_address ?? "",
+    ];
+    texts.forEach((text, i) => {
+      const cell = tr.cells[i + 1];
+      if (cell.textContent !== text) cell.textContent = text;
+    });
   }
 
   private keeps(t: TrackView): boolean {
