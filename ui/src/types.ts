@@ -16,6 +16,8 @@ export interface ThreatSummary {
 }
 
 export interface TrackView {
+  /// An exercise's simulated drone: training, never a real one.
+  exercise?: boolean;
   uid: string;
   id: number;
   sector: string;
@@ -52,6 +54,8 @@ export interface AlertEventView {
 }
 
 export interface AlertView {
+  /// An exercise's simulated drone: training, never a real one.
+  exercise?: boolean;
   id: number;
   sector: string;
   opened_unix_ns: number;
@@ -78,6 +82,8 @@ export interface TrackDetail {
 }
 
 export interface WarningView {
+  /// An exercise's simulated drone: training, never a real one.
+  exercise?: boolean;
   id: string;
   t_unix_ns: number;
   agent_id: string;
@@ -101,6 +107,8 @@ export interface SensorView {
   observations: number;
   refused: number;
   position?: Position | null;
+  /// How far it sees [m], from the node's sensor list.
+  max_range_m?: number | null;
   last_observation_unix_ns?: number | null;
   last_health_unix_ns?: number | null;
 }

@@ -104,7 +104,8 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
              \x20   ops center  {url}/\n\
              \x20   user        admin\n\
              \x20   password    {password}\n\n\
-             \x20   field app   {url}/#/field   (agent-1 .. agent-4, password {AGENT_PASSWORD})\n\n\
+             \x20   field app   {url}/#/field   (agent-1 .. agent-4, password {AGENT_PASSWORD})\n\
+             \x20   SAPIENT     {sapient}   (for `dronewatch simulate --live --exercise NAME`)\n\n\
              Tracks appear within seconds; the first alerts within a minute. Ctrl-C stops.",
         );
         let stop = node.shutdown_token();
@@ -118,6 +119,7 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
             sector,
             record_dir: Some(scenario_dir),
             scenarios: args.scenarios,
+            exercise: None,
         };
         let sim = tokio::spawn(async move {
             let result = play(live, sbs, sim_cancel).await;

@@ -34,6 +34,11 @@ pub struct LiveConfig {
     pub record_dir: Option<std::path::PathBuf>,
     /// Stop after this many scenarios (`None`: until cancelled).
     pub scenarios: Option<u64>,
+    /// Play only the hostile drones, as a training incident of this name: through
+    /// `EXERCISE-` sensors, inside an exercise started (and ended) through the API, so that
+    /// everything they cause is marked as an exercise. No agents, zones or allow-list are
+    /// touched: the real ones are warned and used.
+    pub exercise: Option<String>,
 }
 
 /// Agents' passwords on the node: only for the demo's own throwaway users.
@@ -205,8 +210,27 @@ pub async fn play(cfg: LiveConfig, sbs: SbsFeed, cancel: CancellationToken) -> R
     let admin = api.login(&cfg.admin_user, &cfg.admin_password).await?;
     let scene = Scene::border_sector();
     let mut tokens = Vec::new();
-    for a in &scene.agents {
-        tokens.push(api.agent_token(&admin, &a.id).await?);
+    if let Some(name) = &cfg.exercise {
+        let r = api
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/exercise",
+                &admin,
+                json!({"name": name}),
+            )
+            .await?;
+        if !r.status().is_success() {
+            bail!(
+                "starting the exercise: {} {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            );
+        }
+        info!(name, "exercise started");
+    } else {
+        for a in &scene.agents {
+            tokens.push(api.agent_token(&admin, &a.id).await?);
+        }
     }
     let lines = sbs.serve(cancel.clone());
     let mut link = SapientLink::connect(cfg.sapient, 10.0)
@@ -222,11 +246,14 @@ pub async fn play(cfg: LiveConfig, sbs: SbsFeed, cancel: CancellationToken) -> R
         };
         // A moment's lead so the first scan is not already late.
         let epoch = dronewatch_server::clock::now().plus_secs(1.0);
-        let run = SectorRun::generate(sector, scene.clone(), epoch);
+        let mut run = SectorRun::generate(sector, scene.clone(), epoch);
+        if cfg.exercise.is_some() {
+            exercise_only(&mut run);
+        }
         if let Some(dir) = &cfg.record_dir {
             write_dir(&run, dir).with_context(|| format!("writing {}", dir.display()))?;
         }
-        if k == 0 {
+        if k == 0 && cfg.exercise.is_none() {
             set_context(&api, &admin, &run).await?;
         }
         if !registered {
@@ -246,7 +273,53 @@ pub async fn play(cfg: LiveConfig, sbs: SbsFeed, cancel: CancellationToken) -> R
         k += 1;
     }
     let _ = link.finish(dronewatch_server::clock::now()).await;
+    if cfg.exercise.is_some() {
+        // The access token may have expired during a long exercise.
+        let admin = api.login(&cfg.admin_user, &cfg.admin_password).await?;
+        let r = api
+            .send(
+                reqwest::Method::DELETE,
+                "/api/v1/exercise",
+                &admin,
+                json!({}),
+            )
+            .await?;
+        if !r.status().is_success() {
+            bail!(
+                "ending the exercise: {} {}",
+                r.status(),
+                r.text().await.unwrap_or_default()
+            );
+        }
+        let report: serde_json::Value = r.json().await?;
+        println!("{}", serde_json::to_string_pretty(&report["summary"])?);
+    }
     Ok(())
+}
+
+/// Keeps what the hostile drones cause, through the sensors renamed `EXERCISE-...`: no
+/// clutter, no agents' sightings, no friendly, benign or crewed aircraft (the real sensors
+/// and people see the real ones).
+fn exercise_only(run: &mut SectorRun) {
+    let prefix = dronewatch_model::EXERCISE_PREFIX;
+    let hostile: Vec<bool> = run
+        .scene
+        .aircraft
+        .iter()
+        .map(|a| a.role == dronewatch_sim::sector::Role::Hostile)
+        .collect();
+    run.detections.retain(|d| {
+        d.target.is_some_and(|i| hostile[i]) && d.observation.sensor_kind != SensorKind::Agent
+    });
+    for d in &mut run.detections {
+        d.observation.sensor_id.0 = format!("{prefix}{}", d.observation.sensor_id.0);
+    }
+    run.sensors.retain(|s| s.kind != SensorKind::Adsb);
+    for s in &mut run.sensors {
+        s.id.0 = format!("{prefix}{}", s.id.0);
+    }
+    run.adsb.clear();
+    run.agents.clear();
 }
 
 /// Zones and the allow-list of the scene, through the admin API (audited like an

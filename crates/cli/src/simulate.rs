@@ -81,6 +81,11 @@ pub struct SimulateArgs {
     /// `[[sources.adsb]]` (kind `sbs`) at it.
     #[arg(long, default_value = "127.0.0.1:30003")]
     pub sbs_listen: SocketAddr,
+    /// With `--live`: play only the hostile drones as a training exercise of this name,
+    /// through `EXERCISE-` sensors, marked as an exercise end to end; one scenario, then the
+    /// exercise is ended and its after-action summary printed.
+    #[arg(long, requires = "live")]
+    pub exercise: Option<String>,
     #[arg(long, default_value = "admin")]
     pub user: String,
     /// The admin's password (default: DRONEWATCH_ADMIN_PASSWORD).
@@ -133,7 +138,12 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
             admin_password: password,
             sector: cfg,
             record_dir: None,
-            scenarios: None,
+            scenarios: if args.exercise.is_some() {
+                Some(1)
+            } else {
+                None
+            },
+            exercise: args.exercise.clone(),
         };
         play(live, sbs, cancel).await
     })

@@ -11,6 +11,7 @@ use std::io::BufRead;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dronewatch_geo::EnuFrame;
@@ -96,12 +97,15 @@ async fn demo_end_to_end() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let banner = std::thread::spawn(move || {
-        std::io::BufReader::new(stdout)
+    let printed = Arc::new(Mutex::new(Vec::<String>::new()));
+    let lines = Arc::clone(&printed);
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
-            .collect::<Vec<_>>()
-            .join("\n")
+        {
+            lines.lock().unwrap().push(line);
+        }
     });
 
     let base = format!("http://127.0.0.1:{port}");
@@ -217,6 +221,105 @@ async fn demo_end_to_end() {
     }
     eprintln!("demo: all seen after {elapsed_s:.1} s; nearest {seen_near:?}; rules {rules_seen:?}");
 
+    // Every simulated sensor reported, with its kind (the map draws coverage by kind).
+    let sensors = get("/api/v1/sensors").await;
+    let kinds: BTreeMap<&str, &str> = sensors
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap(),
+                s["kind"].as_str().unwrap_or("none"),
+            )
+        })
+        .collect();
+    for (id, kind) in [
+        ("radar-1", "radar"),
+        ("radar-2", "radar"),
+        ("rf-1", "rf_df"),
+        ("acoustic-1", "acoustic"),
+        ("rid-1", "remote_id"),
+        ("adsb-1", "adsb"),
+    ] {
+        assert_eq!(kinds.get(id), Some(&kind), "{sensors:#}");
+    }
+    // The agents' phones share their positions.
+    let agents = get("/api/v1/agents").await;
+    assert_eq!(agents.as_array().unwrap().len(), 4, "{agents:#}");
+
+    // A training exercise on top: the simulator's hostile drones again, through EXERCISE-
+    // sensors, started and ended through the API; the after-action summary names the
+    // agent at the post, warned by an exercise drone.
+    let sapient = printed
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("SAPIENT")
+                .map(|r| r.split_whitespace().next().unwrap().to_owned())
+        })
+        .expect("the banner names the SAPIENT listener");
+    let mut exercise = Command::new(env!("CARGO_BIN_EXE_dronewatch"));
+    exercise
+        .args([
+            "simulate",
+            "--live",
+            "--exercise",
+            "drill at the post",
+            "--duration-s",
+            "40",
+        ])
+        .args([
+            "--http",
+            &format!("127.0.0.1:{port}"),
+            "--sapient",
+            &sapient,
+        ])
+        .args(["--sbs-listen", "127.0.0.1:0", "--password", PASSWORD])
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::inherit());
+    let drill = tokio::task::spawn_blocking(move || exercise.output().unwrap());
+    let mut saw_exercise_track = false;
+    while !drill.is_finished() {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let tracks = get("/api/v1/tracks").await;
+        saw_exercise_track |= tracks["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["exercise"] == true);
+    }
+    let out = drill.await.unwrap();
+    assert!(out.status.success(), "simulate --exercise: {}", out.status);
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(saw_exercise_track, "no exercise track seen");
+    let warned: Vec<&str> = summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["agent_id"].as_str().unwrap())
+        .collect();
+    assert!(warned.contains(&"agent-1"), "{summary:#}");
+    assert!(
+        summary["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["state"] == "resolved"),
+        "exercise alerts are closed when it ends: {summary:#}"
+    );
+    let tracks = get("/api/v1/tracks").await;
+    assert!(
+        tracks["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["exercise"] == false),
+        "the exercise's tracks are gone: {tracks:#}"
+    );
+
     // Ctrl-C stops everything cleanly.
     let pid = child.id().to_string();
     assert!(
@@ -238,7 +341,8 @@ async fn demo_end_to_end() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(status.success(), "the demo exited with {status}");
-    let banner = banner.join().unwrap();
+    reader.join().unwrap();
+    let banner = printed.lock().unwrap().join("\n");
     assert!(banner.contains(&format!("{base}/")), "{banner}");
     assert!(
         banner.contains("password    demo test admin password"),

@@ -41,6 +41,8 @@ pub struct TrackState {
     /// Sensors that updated the track, sorted and unique.
     pub sensors: Vec<SensorId>,
     pub deleted: bool,
+    /// Started by an exercise's sensor: only that exercise's observations update it.
+    pub exercise: bool,
 }
 
 impl TrackState {
@@ -65,6 +67,7 @@ impl TrackState {
             serial: None,
             sensors: vec![sensor.clone()],
             deleted: false,
+            exercise: sensor.is_exercise(),
         }
     }
 

@@ -347,9 +347,10 @@ impl Tracker {
         let mut preds = Predictions::default();
         let mut best_d2 = vec![f64::INFINITY; plots.len()];
         let mut near = Vec::new();
+        let exercise = sensor.is_exercise();
         for ti in 0..self.tracks.len() {
             let track = &self.tracks[ti];
-            if track.deleted {
+            if track.deleted || track.exercise != exercise {
                 continue;
             }
             let coarse = self.gating_state(track, t_s);
@@ -416,8 +417,10 @@ impl Tracker {
     fn process_position(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, p: Pending) {
         let meas = p.meas;
         // The serial is a strong key: the report goes to the track that carries it.
+        let exercise = sensor.is_exercise();
         if let Some(&ti) = p.serial.as_ref().and_then(|s| self.serials.get(s))
             && !self.tracks[ti].deleted
+            && self.tracks[ti].exercise == exercise
         {
             let track = &self.tracks[ti];
             let pred = track.imm.predict(&self.cfg.imm, t_s - track.t_s);
@@ -441,7 +444,10 @@ impl Tracker {
         let mut preds = Predictions::default();
         for ti in 0..self.tracks.len() {
             let track = &self.tracks[ti];
-            if track.deleted || (p.serial.is_some() && track.serial.is_some()) {
+            if track.deleted
+                || track.exercise != exercise
+                || (p.serial.is_some() && track.serial.is_some())
+            {
                 continue;
             }
             let coarse = self.gating_state(track, t_s);
@@ -474,7 +480,15 @@ impl Tracker {
         };
         if let Some(serial) = p.serial {
             self.tracks[ti].serial = Some(serial.clone());
-            self.serials.insert(serial, ti);
+            // An exercise's serial never takes a real drone's key (nor the other way).
+            let taken = self.serials.get(&serial).is_some_and(|&other| {
+                other != ti
+                    && !self.tracks[other].deleted
+                    && self.tracks[other].exercise != exercise
+            });
+            if !taken {
+                self.serials.insert(serial, ti);
+            }
             self.try_confirm(ti);
         }
     }
@@ -489,6 +503,7 @@ impl Tracker {
     ) {
         let s = bearings[0].sensor_enu;
         let sigma_az = bearings[0].sigma[0];
+        let exercise = sensor.is_exercise();
         // First the tracks held by radar to a few metres: a bearing gains them nothing, and
         // in a crowded scene would only risk a wrong association, so a bearing in their gate
         // is just marked as explained (it is no new target to triangulate). The rest (tracks
@@ -498,7 +513,10 @@ impl Tracker {
         let mut informative = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
             // Bearings only refine tracks that exist for sure, or were started by bearings.
-            if track.deleted || !(track.is_confirmed() || track.origin == Origin::Passive) {
+            if track.deleted
+                || track.exercise != exercise
+                || !(track.is_confirmed() || track.origin == Origin::Passive)
+            {
                 continue;
             }
             let coarse = self.gating_state(track, t_s);
@@ -558,7 +576,8 @@ impl Tracker {
             };
             let partner = self.bearing_pool.iter().enumerate().find_map(|(k, old)| {
                 let baseline = (old.meas.sensor_enu - new.meas.sensor_enu).norm();
-                if old.sensor == sensor_ix || baseline < 50.0 {
+                let other_exercise = self.sensor_ids[old.sensor].is_exercise();
+                if old.sensor == sensor_ix || baseline < 50.0 || other_exercise != exercise {
                     return None;
                 }
                 initiate::triangulate(&new, old, 25.0, &self.cfg).map(|fix| (k, fix))
@@ -584,9 +603,10 @@ impl Tracker {
     fn process_sighting(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, meas: Meas) {
         let mut cands = Vec::new();
         let mut preds = Predictions::default();
+        let exercise = sensor.is_exercise();
         for ti in 0..self.tracks.len() {
             let track = &self.tracks[ti];
-            if track.deleted || !track.is_confirmed() {
+            if track.deleted || !track.is_confirmed() || track.exercise != exercise {
                 continue;
             }
             let coarse = self.gating_state(track, t_s);
@@ -611,6 +631,17 @@ impl Tracker {
                 }
             }
         }
+    }
+
+    /// Ends an exercise: its tracks are deleted at once (the next maintenance compacts
+    /// them away). Returns how many there were.
+    pub fn drop_exercise_tracks(&mut self) -> usize {
+        let mut n = 0;
+        for t in self.tracks.iter_mut().filter(|t| t.exercise && !t.deleted) {
+            t.deleted = true;
+            n += 1;
+        }
+        n
     }
 
     /// Deletes stale tracks, merges duplicates, and compacts the track list.
@@ -677,6 +708,9 @@ impl Tracker {
                     continue;
                 }
                 let (ta, tb) = (&self.tracks[ia], &self.tracks[ib]);
+                if ta.exercise != tb.exercise {
+                    continue; // an exercise's drone is never merged into a real one
+                }
                 if ta.serial.is_some() && tb.serial.is_some() && ta.serial != tb.serial {
                     continue; // two broadcasters flying together are two drones
                 }
@@ -845,5 +879,58 @@ mod tests {
             .map(SensorId::as_str)
             .collect();
         assert_eq!(names, ["rfdf-2", "rfdf-3"]);
+    }
+
+    fn plot(id: u64, t: TimeNs, sensor: &str, target: [f64; 3]) -> Observation {
+        let (az_deg, el_deg, range_m) = dronewatch_geo::enu_to_az_el_range(&target);
+        Observation {
+            id: ObservationId(id),
+            t,
+            sensor_id: SensorId::new(sensor),
+            sensor_kind: SensorKind::Radar,
+            sensor_position: Some(ORIGIN),
+            measurement: Measurement::RangeAzEl {
+                range_m,
+                az_deg,
+                el_deg,
+                sigma_range_m: 5.0,
+                sigma_az_deg: 0.5,
+                sigma_el_deg: 1.0,
+            },
+            identity: IdentityHints::default(),
+        }
+    }
+
+    #[test]
+    fn an_exercise_drone_is_never_fused_with_a_real_one_and_ends_in_one_call() {
+        let t0 = TimeNs(0);
+        let mut tracker = Tracker::new(TrackerConfig::default(), ORIGIN, t0, &[]);
+        // A real drone and an exercise's simulated one flying the same path, 2 m apart.
+        for k in 0..10u64 {
+            let t = t0.plus_secs(k as f64);
+            let e = 10.0 * k as f64;
+            tracker
+                .ingest(plot(2 * k, t, "radar-1", [e, 1000.0, 100.0]))
+                .unwrap_or_else(|e| panic!("{e}"));
+            tracker
+                .ingest(plot(
+                    2 * k + 1,
+                    t.plus_secs(0.05),
+                    "EXERCISE-radar-1",
+                    [e + 2.0, 1000.0, 100.0],
+                ))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        tracker.advance_to(t0.plus_secs(10.0));
+        let tracks = tracker.tracks_at(t0.plus_secs(10.0));
+        assert_eq!(tracks.len(), 2, "{tracks:?}");
+        assert_eq!(tracks.iter().filter(|t| t.is_exercise()).count(), 1);
+        for t in &tracks {
+            assert_eq!(t.sensors.len(), 1, "{:?}", t.sensors);
+        }
+        assert_eq!(tracker.drop_exercise_tracks(), 1);
+        let tracks = tracker.tracks_at(t0.plus_secs(10.0));
+        assert_eq!(tracks.len(), 1);
+        assert!(!tracks[0].is_exercise());
     }
 }

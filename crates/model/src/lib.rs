@@ -17,7 +17,7 @@ pub use health::{HealthState, SensorHealth};
 pub use observation::{
     Classification, IdentityHints, Measurement, MeasurementKind, Observation, ObservationId,
 };
-pub use sensor::{Clutter, Coverage, Sensor, SensorId, SensorKind};
+pub use sensor::{Clutter, Coverage, EXERCISE_PREFIX, Sensor, SensorId, SensorKind};
 pub use time::TimeNs;
 pub use track::{Track, TrackId, TrackIdentity, TrackStatus};
 

@@ -7,9 +7,19 @@ use crate::Lla;
 #[serde(transparent)]
 pub struct SensorId(pub String);
 
+/// Sensors whose id starts with this are an exercise's simulated sensors: what they see
+/// is training traffic, kept apart from the real picture end to end (fusion never mixes
+/// it with real observations; tracks, alerts and warnings made of it say so).
+pub const EXERCISE_PREFIX: &str = "EXERCISE-";
+
 impl SensorId {
     pub fn new(id: impl Into<String>) -> Self {
         Self(id.into())
+    }
+
+    /// One of an exercise's simulated sensors ([`EXERCISE_PREFIX`]).
+    pub fn is_exercise(&self) -> bool {
+        self.0.starts_with(EXERCISE_PREFIX)
     }
 
     pub fn as_str(&self) -> &str {
@@ -44,6 +54,22 @@ pub enum SensorKind {
     Eo,
     /// Anything else.
     Other,
+}
+
+impl SensorKind {
+    /// The wire name, as serde writes it (`radar`, `rf_df`, `remote_id`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SensorKind::Radar => "radar",
+            SensorKind::RfDf => "rf_df",
+            SensorKind::Acoustic => "acoustic",
+            SensorKind::RemoteId => "remote_id",
+            SensorKind::Agent => "agent",
+            SensorKind::Adsb => "adsb",
+            SensorKind::Eo => "eo",
+            SensorKind::Other => "other",
+        }
+    }
 }
 
 /// Where a sensor can see.

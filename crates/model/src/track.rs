@@ -37,6 +37,14 @@ pub struct TrackIdentity {
     pub class: Option<String>,
 }
 
+impl Track {
+    /// Made of an exercise's simulated observations (fusion keeps those apart, so a
+    /// track's sensors are all exercise sensors or none is).
+    pub fn is_exercise(&self) -> bool {
+        self.sensors.first().is_some_and(SensorId::is_exercise)
+    }
+}
+
 /// A fused track at one time, in WGS84 and in the fusion frame's local ENU.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Track {

@@ -251,6 +251,7 @@ impl Intake {
                         kind: None,
                         state: crate::pipeline::journal::health_str(h.state).into(),
                         position: h.position.map(Into::into),
+                        max_range_m: None,
                         detail: h.detail,
                         last_health_unix_ns: Some(h.t.0),
                         last_observation_unix_ns: None,

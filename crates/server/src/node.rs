@@ -150,6 +150,7 @@ pub async fn start_with_admin_password(
     )
     .map_err(NodeError::Invalid)?;
     let context = Arc::new(context);
+    let exercise = Arc::new(watch::Sender::new(api::exercise::ExerciseState::default()));
 
     match cfg.node.role {
         NodeRole::Sector => {
@@ -162,7 +163,7 @@ pub async fn start_with_admin_password(
                 sensors_rx,
                 submit_rx,
                 threat_rx,
-                (zones, context.allow_rx()),
+                (zones, context.allow_rx(), exercise.subscribe()),
                 recorder_tx.clone(),
                 recorder_rx,
                 committed.clone(),
@@ -211,6 +212,7 @@ pub async fn start_with_admin_password(
     start_housekeeping(&cfg, &store, &shutdown, &mut tasks);
 
     let state = AppState {
+        exercise,
         ingest: ingest.clone(),
         hub: hub.clone(),
         store: store.clone(),
@@ -287,9 +289,10 @@ fn start_sector_pipeline(
     sensors_rx: mpsc::Receiver<SourceEvent>,
     submit_rx: mpsc::Receiver<crate::pipeline::Submission>,
     threat_rx: mpsc::Receiver<crate::pipeline::threat::ThreatCommand>,
-    (zones, allow_rx): (
+    (zones, allow_rx, exercise_rx): (
         Vec<dronewatch_threat::Zone>,
         watch::Receiver<Arc<AllowList>>,
+        watch::Receiver<api::exercise::ExerciseState>,
     ),
     recorder_tx: mpsc::Sender<Vec<dronewatch_store::NewEvent>>,
     recorder_rx: mpsc::Receiver<Vec<dronewatch_store::NewEvent>>,
@@ -299,6 +302,12 @@ fn start_sector_pipeline(
 ) -> Result<(), NodeError> {
     let origin = cfg.fusion.origin;
     let sensors = load_sensors(cfg.fusion.sensors_file.as_deref())?;
+    {
+        let mut board = crate::live::lock(&hub.boards.sensors);
+        for s in &sensors {
+            board.insert(s.id.0.clone(), crate::pipeline::journal::listed_sensor(s));
+        }
+    }
     let allow = AllowList::clone(&allow_rx.borrow());
     let tracker = Tracker::new(
         cfg.fusion.tracker_config()?,
@@ -337,6 +346,7 @@ fn start_sector_pipeline(
         metrics: metrics.clone(),
         sector: cfg.node.sector.clone(),
         allow: allow_rx,
+        exercise: exercise_rx,
         reorder_lag_s: cfg.fusion.reorder_lag_s,
         publish_interval: Duration::from_millis(cfg.fusion.publish_interval_ms.max(1)),
         track_record_interval_s: cfg.pipeline.track_record_interval_s,

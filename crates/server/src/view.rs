@@ -108,6 +108,9 @@ pub struct TrackView {
     pub threat: Option<ThreatSummary>,
     pub updates: u64,
     pub last_update_unix_ns: i64,
+    /// An exercise's simulated drone: training, never a real one (shown so everywhere).
+    #[serde(default)]
+    pub exercise: bool,
 }
 
 impl TrackView {
@@ -148,6 +151,7 @@ impl TrackView {
             }),
             updates: tr.updates,
             last_update_unix_ns: tr.last_update.0,
+            exercise: tr.is_exercise(),
         }
     }
 }
@@ -208,6 +212,9 @@ pub struct AlertView {
     pub last_seen_unix_ns: i64,
     pub track_lost: bool,
     pub history: Vec<AlertEventView>,
+    /// About an exercise's simulated drone: training.
+    #[serde(default)]
+    pub exercise: bool,
 }
 
 impl AlertView {
@@ -235,6 +242,7 @@ impl AlertView {
             last_position: a.last_position.into(),
             last_seen_unix_ns: a.last_seen.0,
             track_lost: a.track_lost,
+            exercise: a.is_exercise(),
             history: a
                 .history
                 .iter()
@@ -302,6 +310,9 @@ pub struct WarningView {
     /// When the agent acknowledged it.
     #[serde(default)]
     pub acknowledged_unix_ns: Option<i64>,
+    /// About an exercise's simulated drone: training.
+    #[serde(default)]
+    pub exercise: bool,
 }
 
 /// A field agent's sighting report, as the field app sends it. `client_id` makes a retried
@@ -352,7 +363,8 @@ pub struct Photo {
     pub data_base64: String,
 }
 
-/// A sensor as the node knows it: its last health report and traffic.
+/// A sensor as the node knows it: what its sensor list says, its last health report and
+/// its traffic. Listed sensors are shown (state `unknown`) before they first report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SensorView {
     pub id: String,
@@ -360,6 +372,8 @@ pub struct SensorView {
     /// `ok`, `warning`, `error`, `offline`, or `unknown` (never reported its health).
     pub state: String,
     pub position: Option<Position>,
+    /// How far it sees [m], from the node's sensor list (`fusion.sensors_file`).
+    pub max_range_m: Option<f64>,
     pub detail: Vec<String>,
     pub last_health_unix_ns: Option<i64>,
     pub last_observation_unix_ns: Option<i64>,

@@ -154,12 +154,16 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
 
 /// A radar plot of `target` seen from `radar`.
 fn plot(id: u64, t: TimeNs, radar: Lla, target: Lla) -> Observation {
+    plot_by("radar-a", id, t, radar, target)
+}
+
+fn plot_by(sensor: &str, id: u64, t: TimeNs, radar: Lla, target: Lla) -> Observation {
     let rel = EnuFrame::new(radar).to_enu(&target);
     let (az, el, range) = enu_to_az_el_range(&rel);
     Observation {
         id: ObservationId(id),
         t,
-        sensor_id: SensorId::new("radar-a"),
+        sensor_id: SensorId::new(sensor),
         sensor_kind: SensorKind::Radar,
         sensor_position: Some(radar),
         measurement: Measurement::RangeAzEl {
@@ -328,6 +332,173 @@ async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert(
     assert_eq!(stats.errors_received, 0);
     let report = n.node().store.verify().await.unwrap();
     assert!(report.ok(), "{report:?}");
+    n.stop().await;
+}
+
+#[tokio::test]
+async fn an_exercise_is_marked_end_to_end_kept_apart_and_ended_in_one_action() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let garcia = n.user(&admin, "garcia", "agent").await;
+    let officer = n.user(&admin, "officer", "operator").await;
+    let frame = EnuFrame::new(LoadConfig::default().origin);
+    let p = frame.to_lla(&[0.0, 0.0, 0.0]);
+    let body = json!({"position": {"lat_deg": p.lat_deg, "lon_deg": p.lon_deg, "h_m": p.h_m}});
+    assert_eq!(
+        n.post(&garcia, "/api/v1/agents/me/position", &body)
+            .await
+            .status(),
+        201
+    );
+    let mut garcia_ws = ws(&n, &garcia, "&kinds=warnings").await;
+    let mut ops_ws = ws(&n, &officer, "&kinds=alerts").await;
+
+    // An exercise radar and a real one. The exercise drone flies at the agent; a real
+    // drone crosses 2 km away.
+    let radar = frame.to_lla(&[800.0, 200.0, 5.0]);
+    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
+        .await
+        .unwrap();
+    link.register(
+        &[
+            ("EXERCISE-radar-a".into(), SensorKind::Radar),
+            ("radar-b".into(), SensorKind::Radar),
+        ],
+        now(),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let feeder = tokio::spawn(async move {
+        let start = Instant::now();
+        let mut k = 0u64;
+        while stop_rx.try_recv().is_err() && start.elapsed() < Duration::from_secs(40) {
+            let t_s = start.elapsed().as_secs_f64();
+            let drill = frame.to_lla(&[3.0, 500.0 - 15.0 * t_s, 60.0]);
+            let real = frame.to_lla(&[-2000.0 + 10.0 * t_s, 2000.0, 80.0]);
+            link.push(&plot_by("EXERCISE-radar-a", 2 * k, now(), radar, drill))
+                .await
+                .unwrap();
+            link.push(&plot_by("radar-b", 2 * k + 1, now(), radar, real))
+                .await
+                .unwrap();
+            link.flush().await.unwrap();
+            k += 1;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        link.finish(now()).await.unwrap()
+    });
+
+    // No exercise running: the exercise sensor is refused, the real one tracked.
+    eventually(Duration::from_secs(10), "the real track alone", || async {
+        let tracks = n.get_json(&officer, "/api/v1/tracks").await;
+        let tracks = tracks["tracks"].as_array().unwrap().clone();
+        (tracks.len() == 1 && tracks[0]["exercise"] == false).then_some(())
+    })
+    .await;
+    let sensors = n.get_json(&officer, "/api/v1/sensors").await;
+    let drill_sensor = sensors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "EXERCISE-radar-a")
+        .unwrap();
+    assert!(
+        drill_sensor["refused"].as_u64().unwrap() > 0,
+        "{drill_sensor}"
+    );
+
+    let start = json!({"name": "drone attack on the post"});
+    let r = n.post(&officer, "/api/v1/exercise", &start).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    assert_eq!(
+        n.post(&officer, "/api/v1/exercise", &start).await.status(),
+        409
+    );
+
+    let warning = next_of(&mut garcia_ws, "warning", Duration::from_secs(20))
+        .await
+        .expect("garcia is warned by the exercise drone");
+    let w = &warning["warning"];
+    assert_eq!(w["exercise"], true, "{w}");
+    let alert = next_of(&mut ops_ws, "alert", Duration::from_secs(10))
+        .await
+        .expect("the ops center sees the exercise alert");
+    assert_eq!(alert["alert"]["exercise"], true, "{alert}");
+    let alert_id = alert["alert"]["id"].as_u64().unwrap();
+    let tracks = n.get_json(&officer, "/api/v1/tracks").await;
+    let flags: Vec<bool> = tracks["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["exercise"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flags.iter().filter(|f| **f).count(), 1, "{tracks}");
+    assert_eq!(flags.iter().filter(|f| !**f).count(), 1, "{tracks}");
+
+    let wid = w["id"].as_str().unwrap();
+    let path = format!("/api/v1/warnings/{wid}/acknowledge");
+    assert_eq!(n.post(&garcia, &path, &json!({})).await.status(), 200);
+    let path = format!("/api/v1/alerts/{alert_id}/acknowledge");
+    assert_eq!(n.post(&officer, &path, &json!({})).await.status(), 200);
+
+    // One action ends it: the summary says who was warned and acknowledged, and how fast.
+    stop_tx.send(()).unwrap();
+    feeder.await.unwrap();
+    let r = n
+        .http
+        .delete(format!("{}/api/v1/exercise", n.base))
+        .bearer_auth(&officer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let report: Value = r.json().await.unwrap();
+    let summary = &report["summary"];
+    assert_eq!(summary["agents_warned"], 1, "{report:#}");
+    assert_eq!(summary["agents_acknowledged"], 1, "{report:#}");
+    let ack_s = summary["warnings"][0]["seconds_to_acknowledge"]
+        .as_f64()
+        .unwrap();
+    assert!((0.0..30.0).contains(&ack_s), "{report:#}");
+    assert_eq!(
+        summary["alerts"][0]["acknowledged_by"], "officer",
+        "{report:#}"
+    );
+    assert_eq!(report["last"]["ended_by"], "officer");
+    assert!(report["running"].is_null());
+
+    let a = n
+        .get_json(&officer, &format!("/api/v1/alerts/{alert_id}"))
+        .await;
+    assert_eq!(a["state"], "resolved", "{a}");
+    eventually(
+        Duration::from_secs(5),
+        "the exercise track gone",
+        || async {
+            let tracks = n.get_json(&officer, "/api/v1/tracks").await;
+            let any = tracks["tracks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["exercise"] == true);
+            (!any).then_some(())
+        },
+    )
+    .await;
+    // The record says so too.
+    let h = n
+        .get_json(&admin, "/api/v1/history/events?kind=warning")
+        .await;
+    assert!(
+        h["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["body"]["exercise"] == true),
+        "{h}"
+    );
     n.stop().await;
 }
 

@@ -106,6 +106,13 @@ pub struct Alert {
     lower_since: Option<TimeNs>,
 }
 
+impl Alert {
+    /// About an exercise's simulated drone (its sensors are an exercise's).
+    pub fn is_exercise(&self) -> bool {
+        self.sensors.first().is_some_and(SensorId::is_exercise)
+    }
+}
+
 /// An alert that changed and should be delivered again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -302,6 +309,8 @@ impl AlertBook {
         self.alerts
             .values()
             .filter(|a| a.track_lost && !a.state.is_closed())
+            // An exercise's track never continues a real alert, nor the other way.
+            .filter(|a| a.is_exercise() == tr.is_exercise())
             .filter(|a| t.secs_since(a.last_seen) <= self.cfg.reacquire_window_s)
             .map(|a| (a.id, horizontal_m(&a.last_position, &tr.position)))
             .filter(|(_, d)| *d <= self.cfg.reacquire_radius_m)

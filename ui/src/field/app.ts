@@ -226,7 +226,7 @@ function showWarning(overlay: HTMLElement, api: Api, phone: PhoneSensors, w: War
   });
   overlay.className = `warning-overlay level-${w.level}`;
   overlay.replaceChildren(
-    h("div", { class: "level" }, `DRONE — ${w.level.toUpperCase()}`),
+    h("div", { class: "level" }, `${w.exercise ? "EXERCISE — " : ""}DRONE — ${w.level.toUpperCase()}`),
     arrow,
     h(
       "div",

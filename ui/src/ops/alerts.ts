@@ -86,6 +86,7 @@ export class AlertQueue {
           "data-alert-id": a.id,
         },
         h("span", { class: "badge" }, a.level),
+        a.exercise ? h("span", { class: "badge exercise" }, "EXERCISE") : "",
         ` #${a.id} `,
         h("span", {}, a.reasons[0]?.rule ?? ""),
         h("span", { class: "muted" }, ` ${a.state}${a.escalated ? ", escalated" : ""}${a.track_lost ? ", track lost" : ""} · ${fmtAgo(a.opened_unix_ns)}`),
@@ -136,8 +137,21 @@ export class AlertQueue {
     const track = h("button", {}, `Show track ${a.track_ids.join(", ")}`);
     track.addEventListener("click", () => a.track_ids[0] !== undefined && this.onTrack(a.track_ids[0]));
     const told = [...this.picture.warnings.values()].filter((w) => a.track_ids.includes(w.track_id));
+    if (a.exercise) {
+      const end = h("button", { "data-action": "end-exercise" }, "End the exercise");
+      end.addEventListener("click", async () => {
+        say("…");
+        try {
+          await this.api.call("DELETE", "/exercise");
+          say("Exercise ended: its drones removed, its alerts closed");
+        } catch (e) {
+          say(e instanceof ApiError ? e.message : String(e));
+        }
+      });
+      buttons.append(end);
+    }
     this.detail.append(
-      h("h3", {}, `Alert #${a.id}: ${a.level}, score ${num(a.score, 0)}`),
+      h("h3", {}, `${a.exercise ? "EXERCISE — " : ""}Alert #${a.id}: ${a.level}, score ${num(a.score, 0)}`),
       h("p", {}, `Opened ${fmtTime(a.opened_unix_ns)}, last seen ${fmtAgo(a.last_seen_unix_ns)}; sensors ${a.sensors.join(", ")}` + (a.assignee ? `; assigned to ${a.assignee}` : "")),
       track,
       h("ul", { class: "reasons" }, ...a.reasons.map((r) => h("li", {}, h("b", {}, `${r.rule} ${fmtPoints(r.points)}`), " ", r.detail))),

@@ -93,6 +93,7 @@ export class TrackDetailPanel {
     this.el.append(
       close,
       h("h2", {}, h("img", { src: symbolDataUrl(t.affiliation, 16), alt: "" }), ` Track ${t.uid}`),
+      t.exercise ? h("p", { class: "exercise-banner" }, "EXERCISE — a simulated training drone, not a real one") : "",
       h("table", { class: "kv" }, ...rows.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, v)))),
       ...[d.reasons.length ? h("h3", {}, "Why") : null, reasons, alert, history].filter((x) => x !== null),
     );

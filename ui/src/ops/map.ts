@@ -104,7 +104,7 @@ export class PictureMap {
 
   private addOverlay(): void {
     const m = this.map;
-    for (const id of ["zones", "draft", "history", "trails", "vectors", "tracks", "operators", "sensors", "agents", "sightings"]) {
+    for (const id of ["zones", "coverage", "draft", "history", "trails", "vectors", "tracks", "operators", "sensors", "agents", "sightings"]) {
       m.addSource(`dw-${id}`, { type: "geojson", data: empty() });
     }
     m.addLayer({
@@ -119,6 +119,12 @@ export class PictureMap {
       type: "line",
       source: "dw-zones",
       paint: { "line-color": ["get", "color"], "line-width": ["case", ["==", ["get", "kind"], "border"], 3, 1.5] },
+    });
+    m.addLayer({
+      id: "dw-coverage",
+      type: "line",
+      source: "dw-coverage",
+      paint: { "line-color": "#8b949e", "line-width": 1, "line-opacity": 0.5, "line-dasharray": [4, 3] },
     });
     m.addLayer({
       id: "dw-draft",
@@ -156,7 +162,7 @@ export class PictureMap {
       source: "dw-sensors",
       paint: {
         "circle-radius": 6,
-        "circle-color": ["match", ["get", "state"], "ok", "#3fb950", "degraded", "#d29922", "#f85149"],
+        "circle-color": ["match", ["get", "state"], "ok", "#3fb950", "warning", "#d29922", "unknown", "#8b949e", "#f85149"],
         "circle-stroke-color": "#e6edf3",
         "circle-stroke-width": 1,
       },
@@ -203,8 +209,18 @@ export class PictureMap {
         "icon-image": ["get", "icon"],
         "icon-allow-overlap": true,
         "icon-ignore-placement": true,
+        // An exercise's drone is labelled so that it cannot be taken for a real one.
+        "text-field": ["case", ["get", "exercise"], "EXERCISE", ""],
+        "text-size": 11,
+        "text-offset": [0, 1.6],
+        "text-allow-overlap": true,
       },
-      paint: { "icon-opacity": ["case", ["get", "stale"], 0.35, 1] },
+      paint: {
+        "icon-opacity": ["case", ["get", "stale"], 0.35, 1],
+        "text-color": "#f0c040",
+        "text-halo-color": "#000000",
+        "text-halo-width": 1.5,
+      },
     });
   }
 
@@ -233,6 +249,7 @@ export class PictureMap {
             uid: t.uid,
             icon: symbolImageId(t.affiliation),
             stale: this.picture.isStale(t, now),
+            exercise: t.exercise === true,
             selected: t.uid === this.selected,
           },
         ),
@@ -262,13 +279,19 @@ export class PictureMap {
 
   private drawSensors(): void {
     const fs: Feature[] = [];
+    const coverage: Feature[] = [];
     for (const s of this.picture.sensors.values()) {
       if (!s.position) continue;
       const p: [number, number] = [s.position.lon_deg, s.position.lat_deg];
       fs.push(feature({ type: "Point", coordinates: p }, { id: s.id, state: s.state }));
       this.label(`sensor:${s.id}`, p, `${s.kind ?? "sensor"} ${s.id}`, "label-sensor");
+      // Receivers that hear a whole region (ADS-B) would only draw a circle off the map.
+      if (s.max_range_m && s.max_range_m <= 20_000) {
+        coverage.push(feature({ type: "LineString", coordinates: circle(p, s.max_range_m) }, { id: s.id }));
+      }
     }
     this.set("dw-sensors", fs);
+    this.set("dw-coverage", coverage);
   }
 
   private drawAgents(): void {
@@ -347,4 +370,16 @@ function feature(geometry: Geometry, properties: Record<string, unknown>): Featu
 
 function empty(): FeatureCollection {
   return { type: "FeatureCollection", features: [] };
+}
+
+/// A circle of `radius_m` around `centre` ([lon, lat]) as a closed ring; a sphere is close
+/// enough at sensor ranges.
+function circle(centre: [number, number], radius_m: number): [number, number][] {
+  const [lon, lat] = centre;
+  const dLat = (radius_m / 6_371_000) * (180 / Math.PI);
+  const dLon = dLat / Math.cos((lat * Math.PI) / 180);
+  return Array.from({ length: 65 }, (_, k) => {
+    const a = (2 * Math.PI * k) / 64;
+    return [lon + dLon * Math.sin(a), lat + dLat * Math.cos(a)] as [number, number];
+  });
 }

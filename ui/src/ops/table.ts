@@ -117,7 +117,7 @@ export class TrackTable {
   }
 
   private fill(tr: HTMLTableRowElement, t: TrackView, now: number): void {
-    tr.className = [t.uid === this.selected ? "selected" : "", this.picture.isStale(t, now) ? "stale" : ""].join(" ").trim();
+    tr.className = [t.uid === this.selected ? "selected" : "", this.picture.isStale(t, now) ? "stale" : "", t.exercise ? "exercise" : ""].join(" ").trim();
     tr.title = `updated ${fmtAgo(t.last_update_unix_ns, now)}`;
     const img = tr.cells[0].firstChild as HTMLImageElement;
     const src = symbolDataUrl(t.affiliation, 12);
@@ -126,7 +126,7 @@ export class TrackTable {
     const threat = tr.cells[2];
     threat.className = `level-${t.threat?.level ?? "none"}`;
     const texts = [
-      t.uid,
+      t.exercise ? `EXERCISE ${t.uid}` : t.uid,
       t.threat ? `${t.threat.level} ${num(t.threat.score, 0)}` : "–",
       `${num(t.speed_mps, 0)} m/s`,
       t.position.h_m !== undefined ? `${num(t.position.h_m, 0)} m` : "–",

@@ -6,6 +6,7 @@ mod admin;
 mod auth_routes;
 pub mod context;
 mod error;
+pub mod exercise;
 mod history;
 mod limit;
 pub mod openapi;
@@ -43,6 +44,8 @@ use crate::pipeline::{Ingest, Input};
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The running exercise (fusion and the threat stage watch it).
+    pub exercise: Arc<tokio::sync::watch::Sender<exercise::ExerciseState>>,
     pub ingest: Ingest,
     pub hub: LiveHub,
     pub store: Store,
@@ -114,6 +117,12 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/ui-config", get(ui::ui_config))
         .route("/zones", get(context::zones).put(context::replace_zones))
+        .route(
+            "/exercise",
+            get(exercise::status)
+                .post(exercise::start)
+                .delete(exercise::end),
+        )
         .route(
             "/allow-list",
             get(context::allow_list).put(context::replace_allow_list),

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, auth_routes, context, history, picture, reports, stream, ui};
+use super::{admin, auth_routes, context, exercise, history, picture, reports, stream, ui};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -26,6 +26,7 @@ use super::{admin, auth_routes, context, history, picture, reports, stream, ui};
         admin::audit_trail, admin::verify,
         stream::stream, ui::ui_config,
         context::zones, context::replace_zones, context::allow_list, context::replace_allow_list,
+        exercise::status, exercise::start, exercise::end,
     ),
     modifiers(&Bearer),
     tags(
@@ -37,6 +38,7 @@ use super::{admin, auth_routes, context, history, picture, reports, stream, ui};
         (name = "sensors", description = "Sensors posting over HTTP"),
         (name = "history", description = "The event log: search and export"),
         (name = "admin", description = "Users, device tokens, audit, integrity"),
+        (name = "exercise", description = "Training incidents, marked EXERCISE end to end"),
     )
 )]
 pub struct ApiDoc;

@@ -54,6 +54,9 @@ pub struct FusionStage {
     pub sector: String,
     /// Kept current when an admin edits it.
     pub allow: tokio::sync::watch::Receiver<Arc<AllowList>>,
+    /// The running exercise: outside one, `EXERCISE-` sensors are refused; when one
+    /// ends, its tracks are dropped.
+    pub exercise: watch::Receiver<crate::api::exercise::ExerciseState>,
     pub reorder_lag_s: f64,
     pub publish_interval: Duration,
     pub track_record_interval_s: f64,
@@ -189,6 +192,12 @@ impl FusionStage {
             while let Ok(b) = self.rx.try_recv() {
                 self.ingest(b, &mut clock, &mut waiting, &mut refusals);
             }
+            if self.exercise.has_changed().unwrap_or(false)
+                && self.exercise.borrow_and_update().running.is_none()
+            {
+                let n = self.tracker.drop_exercise_tracks();
+                info!(tracks = n, "exercise ended: its tracks dropped");
+            }
             self.count_refusals(refusals);
             let now = Instant::now();
             let (Some(clock_now), Some(target)) = (
@@ -243,8 +252,13 @@ impl FusionStage {
         refusals: &mut Refusals,
     ) {
         let wall = crate::clock::now();
+        let exercise_running = self.exercise.borrow().running.is_some();
         for (obs, arrived) in batch.observations {
             let (t, sensor) = (obs.t, obs.sensor_id.0.clone());
+            if obs.sensor_id.is_exercise() && !exercise_running {
+                self.refuse(&sensor, "no_exercise", refusals);
+                continue;
+            }
             if t.secs_since(wall) > MAX_FUTURE_S {
                 self.refuse(&sensor, "future", refusals);
                 continue;

@@ -150,7 +150,8 @@ impl Journal {
     /// Acknowledges each input and passes it on, in order.
     async fn forward(&mut self, batch: Vec<Pending>, appended: Vec<Result<Appended, IngestError>>) {
         let mut fusion = FusionBatch::default();
-        let mut per_sensor: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+        // Per sensor: observations, the newest one's time, its kind.
+        let mut per_sensor: BTreeMap<String, (u64, i64, &'static str)> = BTreeMap::new();
         // Counted here and added to the metrics once per batch, not once per event.
         let mut counts: BTreeMap<(&'static str, bool), u64> = BTreeMap::new();
         for (p, result) in batch.into_iter().zip(appended) {
@@ -171,10 +172,15 @@ impl Journal {
                 Input::Source(SourceEvent::Observation(obs)) => {
                     let e = match per_sensor.get_mut(&obs.sensor_id.0) {
                         Some(e) => e,
-                        None => per_sensor.entry(obs.sensor_id.0.clone()).or_default(),
+                        None => {
+                            per_sensor
+                                .entry(obs.sensor_id.0.clone())
+                                .or_insert((0, i64::MIN, ""))
+                        }
                     };
                     e.0 += 1;
                     e.1 = e.1.max(obs.t.0);
+                    e.2 = obs.sensor_kind.as_str();
                     fusion.observations.push((obs, p.received));
                 }
                 Input::Source(SourceEvent::Health(h)) => self.health(h),
@@ -226,10 +232,13 @@ impl Journal {
         }
         if !per_sensor.is_empty() {
             let mut sensors = lock(&self.out.hub.boards.sensors);
-            for (id, (n, last)) in per_sensor {
+            for (id, (n, last, kind)) in per_sensor {
                 let s = sensors
                     .entry(id.clone())
                     .or_insert_with(|| unknown_sensor(id));
+                if s.kind.as_deref() != Some(kind) {
+                    s.kind = Some(kind.to_owned());
+                }
                 s.observations += n;
                 s.last_observation_unix_ns =
                     Some(s.last_observation_unix_ns.unwrap_or(i64::MIN).max(last));
@@ -265,11 +274,22 @@ fn unknown_sensor(id: String) -> SensorView {
         kind: None,
         state: "unknown".into(),
         position: None,
+        max_range_m: None,
         detail: Vec::new(),
         last_health_unix_ns: None,
         last_observation_unix_ns: None,
         observations: 0,
         refused: 0,
+    }
+}
+
+/// A sensor of the node's sensor list, before it has said anything.
+pub fn listed_sensor(s: &dronewatch_model::Sensor) -> SensorView {
+    SensorView {
+        kind: Some(s.kind.as_str().to_owned()),
+        position: s.position.map(Into::into),
+        max_range_m: s.coverage.as_ref().map(|c| c.max_range_m),
+        ..unknown_sensor(s.id.0.clone())
     }
 }
 

@@ -75,6 +75,11 @@ pub enum ThreatCommand {
     SetZones(Vec<dronewatch_threat::Zone>),
     /// An admin replaced the allow-list of friendly drones.
     SetAllowList(dronewatch_threat::AllowList),
+    /// The exercise ended: its open alerts are resolved by `actor`; the reply is how many.
+    EndExercise {
+        actor: String,
+        reply: oneshot::Sender<usize>,
+    },
 }
 
 /// An alert whose score or reasons change (every assessment, for a moving drone) but to
@@ -158,6 +163,10 @@ impl ThreatStage {
                 cpa_m: w.cpa_m,
                 advice: w.advice.clone(),
                 acknowledged_unix_ns: None,
+                exercise: tracks
+                    .iter()
+                    .find(|tr| tr.id == w.track_id)
+                    .is_some_and(Track::is_exercise),
             };
             self.metrics
                 .warnings
@@ -235,6 +244,32 @@ impl ThreatStage {
                 info!("allow-list replaced");
                 self.warner.set_allow_list(allow.clone());
                 self.assessor.set_allow_list(allow);
+            }
+            ThreatCommand::EndExercise { actor, reply } => {
+                let t = crate::clock::now();
+                let open: Vec<AlertId> = self
+                    .book
+                    .alerts()
+                    .filter(|a| a.is_exercise() && !a.state.is_closed())
+                    .map(|a| a.id)
+                    .collect();
+                let mut records = Vec::new();
+                for id in &open {
+                    let note = Some("exercise ended".to_owned());
+                    if self.book.resolve(*id, &actor, t, note).is_ok()
+                        && let Some(alert) = self.book.get(*id)
+                    {
+                        let view = self.publish_alert(alert);
+                        records.push(alert_record(alert, &view));
+                    }
+                }
+                let recorder = self.recorder.clone();
+                tokio::spawn(async move {
+                    if !records.is_empty() && recorder.send(records).await.is_err() {
+                        warn!("recorder gone; closed exercise alerts not recorded");
+                    }
+                });
+                let _ = reply.send(open.len());
             }
             ThreatCommand::Alert {
                 id,

@@ -27,17 +27,6 @@ fn round(v: f64, digits: i32) -> f64 {
     (v * k).round() / k
 }
 
-fn wire_type(kind: SensorKind) -> &'static str {
-    match kind {
-        SensorKind::Radar => "radar",
-        SensorKind::RfDf => "rf_df",
-        SensorKind::Acoustic => "acoustic",
-        SensorKind::RemoteId => "remote_id",
-        SensorKind::Agent => "agent",
-        _ => "adsb",
-    }
-}
-
 /// Writes every file into `dir` (created if missing).
 pub fn write_dir(run: &SectorRun, dir: &Path) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
@@ -97,7 +86,7 @@ pub fn sensors_json(run: &SectorRun) -> Value {
                 .map(|x| x.phase_s);
             json!({
                 "id": s.id.0,
-                "type": wire_type(s.kind),
+                "type": s.kind.as_str(),
                 "enu": enu3(&run.frame.to_enu(&lla)),
                 "lla": lla3(&lla),
                 "period_s": s.period_s,
@@ -138,7 +127,7 @@ pub fn detection_lines(run: &SectorRun) -> impl Iterator<Item = Value> + '_ {
             "det_id": k,
             "t": round(d.t_s, 1),
             "sensor_id": o.sensor_id.0,
-            "sensor_type": wire_type(o.sensor_kind),
+            "sensor_type": o.sensor_kind.as_str(),
             "sensor_enu": enu3(&run.frame.to_enu(&sensor_lla)),
             "sensor_lla": lla3(&sensor_lla),
         });
