@@ -310,6 +310,20 @@ fn sighting(client_id: &str) -> Value {
 }
 
 #[tokio::test]
+async fn a_drone_heard_but_not_seen_is_reported_with_a_distance_and_no_bearing() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let agent = n.user(&admin, "garcia", "agent").await;
+    let mut heard = sighting("heard-1");
+    let obj = heard.as_object_mut().unwrap();
+    obj.remove("bearing_deg");
+    obj.remove("photo");
+    let r = n.post(&agent, "/api/v1/sightings", &heard).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    n.stop().await;
+}
+
+#[tokio::test]
 async fn a_retried_sighting_is_stored_once_and_reads_of_history_are_audited() {
     let n = TestNode::start("").await;
     let admin = n.admin().await;

@@ -214,19 +214,20 @@ impl ThreatAssessor {
             }
         }
         // Drones that count towards a swarm (not friends, not manned), sorted west to east.
+        let exempt = self.allow.exempt_in(tracks);
         let mut by_east: Vec<(f64, [f64; 3])> = positions
             .iter()
-            .zip(tracks)
-            .filter(|(_, tr)| !self.allow.exempts(&tr.identity))
+            .zip(&exempt)
+            .filter(|(_, exempt)| !**exempt)
             .map(|(p, _)| (p[0], *p))
             .collect();
         by_east.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut out = Vec::new();
-        for (tr, enu) in tracks.iter().zip(&positions) {
+        for ((tr, enu), exempt) in tracks.iter().zip(&positions).zip(exempt) {
             let en = [enu[0], enu[1]];
             let memory = self.memory.entry(tr.id).or_default();
             let previous = memory.last_en.replace(en);
-            if self.allow.exempts(&tr.identity)
+            if exempt
                 || self
                     .zones
                     .iter()

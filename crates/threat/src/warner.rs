@@ -77,6 +77,28 @@ impl AllowList {
                 .as_ref()
                 .is_some_and(|s| self.remote_id_serials.contains(s))
     }
+
+    /// [`exempts`](Self::exempts) for each track of one picture, except that a listed
+    /// serial on two tracks at once exempts neither: one of them is a clone, and nothing
+    /// says which.
+    pub fn exempt_in<T: std::borrow::Borrow<Track>>(&self, tracks: &[T]) -> Vec<bool> {
+        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+        for tr in tracks {
+            if let Some(s) = tr.borrow().identity.remote_id_serial.as_deref() {
+                *count.entry(s).or_default() += 1;
+            }
+        }
+        tracks
+            .iter()
+            .map(|tr| {
+                let id = &tr.borrow().identity;
+                id.icao_address.is_some()
+                    || id.remote_id_serial.as_deref().is_some_and(|s| {
+                        self.remote_id_serials.contains(s) && count.get(s) == Some(&1)
+                    })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -221,8 +243,9 @@ impl Warner {
         let horizon_steps = (cfg.horizon_s / step_s).floor() as usize;
         let mut spare: Vec<Vec<[f64; 3]>> =
             self.track_paths.drain(..).map(|(_, _, buf)| buf).collect();
+        let exempt = self.allow.exempt_in(&tracks);
         for (i, tr) in tracks.iter().enumerate() {
-            if tr.updates < cfg.min_track_updates || self.allow.exempts(&tr.identity) {
+            if tr.updates < cfg.min_track_updates || exempt[i] {
                 continue;
             }
             let path = Path {

@@ -172,6 +172,36 @@ fn a_cloned_serial_is_suspicious_and_night_adds_points() {
 }
 
 #[test]
+fn a_friendly_serial_on_two_tracks_at_once_exempts_neither() {
+    let friend = "USBP00SUAS000001";
+    let mut assessor = ThreatAssessor::new(
+        ThreatConfig::default(),
+        REF,
+        vec![],
+        AllowList::new([friend]),
+    );
+    let t = TimeNs::from_secs_f64(1_748_779_200.0);
+    let rid = |id, e| Track {
+        identity: TrackIdentity {
+            remote_id_serial: Some(friend.into()),
+            ..TrackIdentity::default()
+        },
+        ..track(id, t, [e, 0.0, 50.0], [0.0, 0.0, 0.0])
+    };
+    assert!(
+        assessor
+            .assess(t, &[rid(1, 0.0)], &BTreeMap::new())
+            .is_empty()
+    );
+    let out = assessor.assess(t, &[rid(1, 0.0), rid(2, 3000.0)], &BTreeMap::new());
+    assert_eq!(out.len(), 2, "a clone of the friend's serial: {out:?}");
+    assert!(
+        out.iter()
+            .all(|a| rules_of(a).contains(&Rule::DuplicatedSerial))
+    );
+}
+
+#[test]
 fn a_remote_id_position_off_the_radar_track_of_the_same_course_is_a_spoof_suspicion() {
     let mut assessor =
         ThreatAssessor::new(ThreatConfig::default(), REF, vec![], AllowList::default());

@@ -129,9 +129,8 @@ fn check_sighting(r: &SightingReport) -> Result<TimeNs, ApiError> {
     if r.distance_m.is_some_and(|d| !(d > 0.0 && d <= 20_000.0)) {
         return bad("distance_m: above 0, at most 20 km");
     }
-    if r.distance_m.is_some() && r.bearing_deg.is_none() {
-        return bad("distance_m needs bearing_deg");
-    }
+    // A distance without a bearing (a drone heard, not seen) is kept in the report; only a
+    // bearing makes an observation for fusion.
     if r.height_m.is_some_and(|h| !(0.0..=5000.0).contains(&h)) {
         return bad("height_m: 0 to 5000");
     }

@@ -318,11 +318,12 @@ impl FusionStage {
         let mut all = Vec::with_capacity(if snapshot_due { tracks.len() } else { 0 });
         let mut records = Vec::new();
         let mut seen = BTreeMap::new();
-        for tr in &tracks {
+        let exempt = allow.exempt_in(&tracks);
+        for (tr, exempt) in tracks.iter().zip(exempt) {
             let id = tr.id.0;
             let assessment = threat.assessments.get(&id);
             let alert = threat.alerts.get(&id).map(|a| a.as_ref());
-            let friendly = allow.exempts(&tr.identity) && tr.identity.icao_address.is_none();
+            let friendly = exempt && tr.identity.icao_address.is_none();
             let now = Published {
                 updates: tr.updates,
                 coasting: tr.status == TrackStatus::Coasting,
