@@ -34,6 +34,10 @@ pub struct WarnerConfig {
     pub turn_window_s: f64,
     /// Tracks with fewer updates are not yet judged (one stray plot is not a drone).
     pub min_track_updates: u64,
+    /// A track younger than this warns no one farther than `close_m` yet [s]: a drone
+    /// broadcasting Remote ID says so once a second, and a radar track of the sector's own
+    /// drone must not warn anyone before its first broadcast (or a lost one) can arrive.
+    pub min_track_age_s: f64,
     /// A turn is believed only from tracks with this many updates: a new track's heading
     /// still swings with its velocity estimate.
     pub min_updates_for_turn: u64,
@@ -80,6 +84,7 @@ impl Default for WarnerConfig {
             max_turn_rate_deg_s: 30.0,
             turn_window_s: 4.0,
             min_track_updates: 3,
+            min_track_age_s: 2.0,
             min_updates_for_turn: 10,
             advice: Advice::default(),
         }

@@ -133,6 +133,8 @@ pub struct Warner {
     agents: BTreeMap<AgentId, AgentMotion>,
     /// Recent (time, horizontal velocity) of each track, for its turn rate.
     history: BTreeMap<TrackId, VecDeque<(TimeNs, [f64; 2])>>,
+    /// When each live track was first assessed.
+    first_seen: BTreeMap<TrackId, TimeNs>,
     agent_ids: Vec<AgentId>,
     pairs: BTreeMap<(u32, TrackId), PairState>,
     // Scratch buffers, kept to avoid allocating per assessment.
@@ -153,6 +155,7 @@ impl Warner {
             allow,
             agents: BTreeMap::new(),
             history: BTreeMap::new(),
+            first_seen: BTreeMap::new(),
             agent_ids: Vec::new(),
             pairs: BTreeMap::new(),
             track_paths: Vec::new(),
@@ -236,6 +239,11 @@ impl Warner {
         // `tracks` is sorted by id.
         self.history
             .retain(|id, _| tracks.binary_search_by_key(id, |tr| tr.id).is_ok());
+        self.first_seen
+            .retain(|id, _| tracks.binary_search_by_key(id, |tr| tr.id).is_ok());
+        for tr in &tracks {
+            self.first_seen.entry(tr.id).or_insert(t);
+        }
 
         // Predicted paths, once per track and once per agent.
         // Paths are sampled twice as far as the horizon, so that the closest approach of a
@@ -244,6 +252,14 @@ impl Warner {
         let mut spare: Vec<Vec<[f64; 3]>> =
             self.track_paths.drain(..).map(|(_, _, buf)| buf).collect();
         let exempt = self.allow.exempt_in(&tracks);
+        let young: Vec<bool> = tracks
+            .iter()
+            .map(|tr| {
+                self.first_seen
+                    .get(&tr.id)
+                    .is_some_and(|&since| t.secs_since(since) < cfg.min_track_age_s)
+            })
+            .collect();
         for (i, tr) in tracks.iter().enumerate() {
             if tr.updates < cfg.min_track_updates || exempt[i] {
                 continue;
@@ -346,6 +362,12 @@ impl Warner {
                     .held_since
                     .is_some_and(|since| t.secs_since(since) >= cfg.advisory_confirm_s);
                 if level == WarningLevel::Advisory && pair.issued.is_none() && !confirmed {
+                    level = WarningLevel::AllClear;
+                }
+                // A new track may yet say it is a friend (its first Remote ID broadcast),
+                // and its first velocity is a guess: only a drone already close is warned
+                // before that.
+                if young[*i] && pair.issued.is_none() && range_m > cfg.close_m {
                     level = WarningLevel::AllClear;
                 }
                 if pair.issued.unwrap_or(WarningLevel::AllClear) == level {

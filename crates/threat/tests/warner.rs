@@ -199,7 +199,7 @@ fn a_track_that_leaves_the_picture_ends_its_warning() {
 
 #[test]
 fn a_patrol_sees_the_drone_on_its_clock() {
-    // The agent walks east; a drone 300 m to its south-east heads for it.
+    // The agent walks east; a drone 300 m away at 150° (60° right of its way) heads for it.
     let frame = EnuFrame::new(REF);
     let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::default());
     let mut last = Vec::new();
@@ -212,9 +212,9 @@ fn a_patrol_sees_the_drone_on_its_clock() {
             position: frame.to_lla(&agent),
         });
         // The drone shows up once the agent has been seen moving.
-        let d = [agent[0] + 212.0, agent[1] - 212.0, 40.0];
+        let d = [agent[0] + 150.0, agent[1] - 259.8, 40.0];
         let tracks = if k >= 2 {
-            vec![track(&frame, 9, t, d, [-10.0, 10.0, 0.0])]
+            vec![track(&frame, 9, t, d, [-7.0, 12.1, 0.0])]
         } else {
             vec![]
         };
@@ -224,8 +224,8 @@ fn a_patrol_sees_the_drone_on_its_clock() {
         }
     }
     let w = last.first().expect("warned");
-    assert!((w.bearing_deg - 135.0).abs() < 2.0, "{}", w.bearing_deg);
-    // Heading east (090), the drone at 135 is 45° to the right: half past one, rounds to 2.
+    assert!((w.bearing_deg - 150.0).abs() < 2.0, "{}", w.bearing_deg);
+    // Heading east (090), the drone at 150 is 60° to the right: 2 o'clock.
     assert_eq!(w.clock, Some(2));
 }
 
@@ -265,4 +265,56 @@ fn a_patrol_that_turned_round_before_is_warned_about_a_drone_behind_it() {
     // the patrol future (turn round now) says they meet within seconds.
     let w = first.expect("warned");
     assert!(w.t.as_secs_f64() <= 112.0, "{w:?}");
+}
+
+#[test]
+fn a_new_track_waits_for_its_first_remote_id_before_a_warning_below_critical() {
+    // The sector's own drone, 270 m from the post and heading past it, is first seen by
+    // radar alone; its Remote ID arrives a second later.
+    let frame = EnuFrame::new(REF);
+    let friend = "USBP00SUAS000001";
+    let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::new([friend]));
+    warner.observe_agent(&AgentFix {
+        agent_id: AgentId::new("post-1"),
+        t: secs(0.0),
+        position: frame.to_lla(&[0.0, 0.0, 1.7]),
+    });
+    for k in 0..6 {
+        let t = secs(f64::from(k));
+        let mut tr = track(
+            &frame,
+            2,
+            t,
+            [270.0 - 8.0 * f64::from(k), 60.0, 100.0],
+            [-8.0, 0.0, 0.0],
+        );
+        if k >= 1 {
+            tr.identity.remote_id_serial = Some(friend.into());
+        }
+        assert!(
+            warner.assess(t, &[tr]).is_empty(),
+            "warned about the friend at {k} s"
+        );
+    }
+    // The same track without Remote ID is warned once it is 2 s old.
+    let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::new([friend]));
+    warner.observe_agent(&AgentFix {
+        agent_id: AgentId::new("post-1"),
+        t: secs(0.0),
+        position: frame.to_lla(&[0.0, 0.0, 1.7]),
+    });
+    let first = (0..6)
+        .find(|&k| {
+            let t = secs(f64::from(k));
+            let tr = track(
+                &frame,
+                2,
+                t,
+                [270.0 - 8.0 * f64::from(k), 60.0, 100.0],
+                [-8.0, 0.0, 0.0],
+            );
+            !warner.assess(t, &[tr]).is_empty()
+        })
+        .expect("warned");
+    assert_eq!(first, 2);
 }
