@@ -11,7 +11,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
@@ -22,16 +22,9 @@ use dronewatch_model::{
 };
 use dronewatch_store::{EventKind, EventQuery, Store};
 use serde_json::{Value, json};
+use support::free_port;
 
 const PASSWORD: &str = "crash test admin pw";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn now() -> TimeNs {
     dronewatch_server::clock::now()

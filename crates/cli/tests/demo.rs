@@ -6,9 +6,10 @@
 //! Ctrl-C (SIGINT) must then stop it cleanly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -17,16 +18,9 @@ use std::time::{Duration, Instant};
 use dronewatch_geo::EnuFrame;
 use dronewatch_model::Lla;
 use serde_json::Value;
+use support::free_port;
 
 const PASSWORD: &str = "demo test admin password";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Where each aircraft was, by name, at each whole second of scenario time.
 type Paths = BTreeMap<String, BTreeMap<i64, Lla>>;

@@ -66,3 +66,11 @@ pub fn require_numpy() {
          with scripts/test.sh, or point DRONEWATCH_BENCH_PYTHON at a Python that has them"
     );
 }
+
+/// A port nobody listens on now (the OS picks it), for a server the test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+        .port()
+}

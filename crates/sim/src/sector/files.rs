@@ -11,7 +11,10 @@ use dronewatch_model::{Lla, Measurement, SensorKind};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::run::{REPORT_PERIOD_S, SectorRun, TICK_S};
+use super::run::{
+    ACOUSTIC_SIGMA_AZ_DEG, ACOUSTIC_SIGMA_EL_DEG, RADAR_SIGMA_AZ_DEG, RADAR_SIGMA_EL_DEG,
+    RADAR_SIGMA_RANGE_M, REPORT_PERIOD_S, RF_SIGMA_AZ_DEG, SectorRun, TICK_S,
+};
 use super::scene::Role;
 
 fn lla3(p: &Lla) -> [f64; 3] {
@@ -65,9 +68,11 @@ pub fn sensors_json(run: &SectorRun) -> Value {
         .map(|s| {
             let lla = s.position.unwrap_or(o);
             let sigma = match s.kind {
-                SensorKind::Radar => json!({"range_m": 5.0, "az_deg": 0.5, "el_deg": 1.0}),
-                SensorKind::RfDf => json!({"az_deg": 2.0}),
-                SensorKind::Acoustic => json!({"az_deg": 3.0, "el_deg": 4.0}),
+                SensorKind::Radar => json!({"range_m": RADAR_SIGMA_RANGE_M,
+                    "az_deg": RADAR_SIGMA_AZ_DEG, "el_deg": RADAR_SIGMA_EL_DEG}),
+                SensorKind::RfDf => json!({"az_deg": RF_SIGMA_AZ_DEG}),
+                SensorKind::Acoustic => json!({"az_deg": ACOUSTIC_SIGMA_AZ_DEG,
+                    "el_deg": ACOUSTIC_SIGMA_EL_DEG}),
                 _ => Value::Null,
             };
             let coverage = s.coverage.as_ref().map(|c| {

@@ -16,13 +16,13 @@ pub const TICK_S: f64 = 0.1;
 /// Truth and agent positions are written at this period [s].
 pub const REPORT_PERIOD_S: f64 = 1.0;
 
-const RADAR_SIGMA_RANGE_M: f64 = 5.0;
-const RADAR_SIGMA_AZ_DEG: f64 = 0.5;
-const RADAR_SIGMA_EL_DEG: f64 = 1.0;
+pub(super) const RADAR_SIGMA_RANGE_M: f64 = 5.0;
+pub(super) const RADAR_SIGMA_AZ_DEG: f64 = 0.5;
+pub(super) const RADAR_SIGMA_EL_DEG: f64 = 1.0;
 const RADAR_EL_DEG: [f64; 2] = [-2.0, 40.0];
-const RF_SIGMA_AZ_DEG: f64 = 2.0;
-const ACOUSTIC_SIGMA_AZ_DEG: f64 = 3.0;
-const ACOUSTIC_SIGMA_EL_DEG: f64 = 4.0;
+pub(super) const RF_SIGMA_AZ_DEG: f64 = 2.0;
+pub(super) const ACOUSTIC_SIGMA_AZ_DEG: f64 = 3.0;
+pub(super) const ACOUSTIC_SIGMA_EL_DEG: f64 = 4.0;
 const RID_SIGMA_H_M: f64 = 3.0;
 const RID_SIGMA_V_M: f64 = 5.0;
 const SIGHTING_SIGMA_AZ_DEG: f64 = 10.0;
@@ -311,18 +311,21 @@ impl Generator {
         self.run
     }
 
-    fn observation(
+    /// Records one detection by `sensor_id` of `target` (`None`: clutter, a false report).
+    #[allow(clippy::too_many_arguments)]
+    fn detect(
         &mut self,
         t_s: f64,
+        target: Option<usize>,
         sensor_id: SensorId,
         kind: SensorKind,
         sensor_position: Option<Lla>,
         measurement: Measurement,
         identity: IdentityHints,
-    ) -> Observation {
+    ) {
         let id = ObservationId(self.next_id);
         self.next_id += 1;
-        Observation {
+        let observation = Observation {
             id,
             t: self.run.epoch.plus_secs(t_s),
             sensor_id,
@@ -330,7 +333,12 @@ impl Generator {
             sensor_position,
             measurement,
             identity,
-        }
+        };
+        self.run.detections.push(Detection {
+            t_s,
+            observation,
+            target,
+        });
     }
 
     /// Poisson draw for the small means of false-report rates (Knuth).
@@ -372,19 +380,15 @@ impl Generator {
                 continue;
             }
             let m = self.measure(kind, az, el, range);
-            let obs = self.observation(
+            self.detect(
                 t_s,
+                Some(i),
                 id.clone(),
                 self.sites[k].sensor.kind,
                 Some(lla),
                 m,
                 IdentityHints::default(),
             );
-            self.run.detections.push(Detection {
-                t_s,
-                observation: obs,
-                target: Some(i),
-            });
         }
         let false_reports = self.poisson(self.sites[k].false_per_scan);
         for _ in 0..false_reports {
@@ -409,19 +413,15 @@ impl Generator {
                     sigma_el_deg: ACOUSTIC_SIGMA_EL_DEG,
                 },
             };
-            let obs = self.observation(
+            self.detect(
                 t_s,
+                None,
                 id.clone(),
                 self.sites[k].sensor.kind,
                 Some(lla),
                 m,
                 IdentityHints::default(),
             );
-            self.run.detections.push(Detection {
-                t_s,
-                observation: obs,
-                target: None,
-            });
         }
         // The order of plots within a scan carries no identity.
         let scan = &mut self.run.detections[start..];
@@ -510,12 +510,15 @@ impl Generator {
                     remote_id_serial: serial.clone(),
                     ..IdentityHints::default()
                 };
-                let obs = self.observation(t_s, id, SensorKind::RemoteId, Some(lla), m, identity);
-                self.run.detections.push(Detection {
+                self.detect(
                     t_s,
-                    observation: obs,
-                    target: Some(i),
-                });
+                    Some(i),
+                    id,
+                    SensorKind::RemoteId,
+                    Some(lla),
+                    m,
+                    identity,
+                );
             }
         }
     }
@@ -550,19 +553,15 @@ impl Generator {
                     sigma_dist_rel: SIGHTING_SIGMA_DIST_REL,
                 };
                 let id = SensorId::new(self.run.scene.agents[a].id.clone());
-                let obs = self.observation(
+                self.detect(
                     t_s,
+                    Some(i),
                     id,
                     SensorKind::Agent,
                     Some(lla),
                     m,
                     IdentityHints::default(),
                 );
-                self.run.detections.push(Detection {
-                    t_s,
-                    observation: obs,
-                    target: Some(i),
-                });
             }
         }
     }
