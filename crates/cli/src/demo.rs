@@ -48,7 +48,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
 }
 
 fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
-    let sector = args.sector.config();
+    let sector = args.sector.config()?;
     let scenario_dir = data_dir.join("scenario");
     std::fs::create_dir_all(&scenario_dir)?;
     // The tracker reads the sensors' detection probabilities and clutter from here.

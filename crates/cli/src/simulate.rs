@@ -29,14 +29,20 @@ pub struct SectorArgs {
 }
 
 impl SectorArgs {
-    pub fn config(&self) -> SectorConfig {
+    pub fn config(&self) -> Result<SectorConfig> {
+        if !self.rotation_deg.is_finite() {
+            bail!("--rotation-deg: must be a finite number of degrees");
+        }
+        if !(self.duration_s.is_finite() && self.duration_s > 0.0 && self.duration_s <= 86_400.0) {
+            bail!("--duration-s: above 0, at most a day (86400)");
+        }
         let d = SectorConfig::default();
-        SectorConfig {
+        Ok(SectorConfig {
             origin: self.origin.unwrap_or(d.origin),
             rotation_deg: self.rotation_deg,
             duration_s: self.duration_s,
             seed: self.seed,
-        }
+        })
     }
 }
 
@@ -94,7 +100,7 @@ pub struct SimulateArgs {
 }
 
 pub fn run(args: &SimulateArgs) -> Result<()> {
-    let cfg = args.sector.config();
+    let cfg = args.sector.config()?;
     if let Some(out) = &args.out {
         let ts: jiff::Timestamp = args.epoch.parse().context("--epoch")?;
         let epoch = TimeNs(i64::try_from(ts.as_nanosecond()).context("--epoch")?);

@@ -68,3 +68,29 @@ fn a_simulated_sector_is_tracked_and_its_agents_warned_as_the_benchmark_scores_t
     assert_eq!(s["allow_listed_warnings"].as_f64(), Some(0.0), "{s}");
     assert!(s["false_per_hour"].as_f64().unwrap() <= 30.0, "{s}");
 }
+
+#[test]
+fn bad_sector_arguments_are_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (&["--rotation-deg", "NaN"][..], "--rotation-deg"),
+        (&["--duration-s=0"][..], "--duration-s"),
+        (&["--origin", "91,0"][..], "latitude must be in [-90, 90]"),
+        (&["--origin", "31.3,x"][..], "--origin"),
+    ] {
+        let out = dronewatch()
+            .arg("simulate")
+            .args(args)
+            .arg("--out")
+            .arg(tmp.path().join("s"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(
+        !tmp.path().join("s").exists(),
+        "nothing written for a refused run"
+    );
+}
