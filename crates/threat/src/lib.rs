@@ -8,6 +8,7 @@
 mod alerts;
 mod config;
 mod path;
+mod posture;
 mod rules;
 mod sun;
 mod warner;
@@ -19,6 +20,7 @@ pub use alerts::{
 };
 pub use config::{Advice, WarnerConfig};
 pub use path::{Closest, Path, closest_approach};
+pub use posture::{PostureAdjust, PostureConfig, PostureLevel, PostureWindow, posture_at};
 pub use rules::{Assessment, Reason, Rule, ThreatAssessor, ThreatConfig, ThreatLevel};
 pub use sun::sun_elevation_deg;
 pub use warner::{AgentWarning, AllowList, Warner, WarningLevel};

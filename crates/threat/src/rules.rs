@@ -182,6 +182,11 @@ impl ThreatAssessor {
         &self.cfg
     }
 
+    /// A new configuration (the sector's posture changed), used from the next assessment.
+    pub fn set_config(&mut self, cfg: ThreatConfig) {
+        self.cfg = cfg;
+    }
+
     /// New zones (an operator edited them), in the frame of this assessor's reference.
     pub fn set_zones(&mut self, zones: Vec<Zone>) {
         self.bounds = zones.iter().map(bounds_of).collect();

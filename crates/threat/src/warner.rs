@@ -166,6 +166,12 @@ impl Warner {
         &self.cfg
     }
 
+    /// A new configuration (the sector's posture changed). Warnings already issued keep
+    /// their level until the next assessment judges them under the new one.
+    pub fn set_config(&mut self, cfg: WarnerConfig) {
+        self.cfg = cfg;
+    }
+
     /// Each track's highest current warning and the agent it concerns (the first such
     /// agent in id order).
     pub fn agent_levels(&self) -> BTreeMap<TrackId, (WarningLevel, String)> {

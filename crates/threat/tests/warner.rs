@@ -5,7 +5,9 @@ use dronewatch_geo::EnuFrame;
 use dronewatch_model::{
     AgentFix, AgentId, Lla, TimeNs, Track, TrackId, TrackIdentity, TrackStatus,
 };
-use dronewatch_threat::{AgentWarning, AllowList, Warner, WarnerConfig, WarningLevel};
+use dronewatch_threat::{
+    AgentWarning, AllowList, PostureConfig, PostureLevel, Warner, WarnerConfig, WarningLevel,
+};
 
 const REF: Lla = Lla::new(31.33, -109.95, 1200.0);
 
@@ -36,8 +38,17 @@ fn fly(
     drones: &[(u64, [f64; 3], [f64; 3], TrackIdentity)],
     duration_s: u32,
 ) -> Vec<AgentWarning> {
+    fly_with(WarnerConfig::default(), allow, drones, duration_s)
+}
+
+fn fly_with(
+    cfg: WarnerConfig,
+    allow: AllowList,
+    drones: &[(u64, [f64; 3], [f64; 3], TrackIdentity)],
+    duration_s: u32,
+) -> Vec<AgentWarning> {
     let frame = EnuFrame::new(REF);
-    let mut warner = Warner::new(WarnerConfig::default(), REF, allow);
+    let mut warner = Warner::new(cfg, REF, allow);
     let mut out = Vec::new();
     for k in 0..=duration_s {
         let t = secs(f64::from(k));
@@ -122,6 +133,30 @@ fn a_drone_passing_far_off_is_not_warned() {
         200,
     );
     assert!(ws.is_empty(), "{ws:?}");
+}
+
+#[test]
+fn a_raised_posture_warns_a_wider_pass_sooner_with_its_own_advice() {
+    // Passes 250 m east: outside the usual 150 m radius, inside the high posture's 300 m.
+    let drone = [(
+        1,
+        [250.0, 1500.0, 60.0],
+        [0.0, -15.0, 0.0],
+        TrackIdentity::default(),
+    )];
+    assert!(fly(AllowList::default(), &drone, 120).is_empty());
+    let posture = PostureConfig::default();
+    let high = posture.warner_config(&WarnerConfig::default(), PostureLevel::High);
+    let ws = fly_with(high.clone(), AllowList::default(), &drone, 120);
+    let first = ws.first().expect("warned at high posture");
+    // 45 s + 20 s of extra lead before the closest approach at t = 100 s.
+    assert!(first.t.as_secs_f64() <= 100.0 - 50.0, "{ws:?}");
+    let warning = ws
+        .iter()
+        .find(|w| w.level == WarningLevel::Warning)
+        .expect("a warning");
+    assert_eq!(warning.advice, high.advice.warning);
+    assert!(warning.t.as_secs_f64() <= 100.0 - 40.0, "{ws:?}");
 }
 
 #[test]
