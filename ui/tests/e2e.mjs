@@ -78,6 +78,7 @@ async function main() {
   for (const [name, role] of [
     ["officer", "operator"],
     ["garcia", "agent"],
+    ["intel", "analyst"],
     ["radar", "sensor"],
   ]) {
     await api("POST", "/users", admin, { name, role, password: pw });
@@ -261,6 +262,43 @@ async function main() {
       if (added !== 1 || notes.length !== 1) {
         throw new Error(`sightings added ${added}, with the note ${notes.length}: ${JSON.stringify(after.events.slice(-2))}`);
       }
+    });
+    await check("bulletin: an analyst publishes, the agent acknowledges, the officer sees who has", async () => {
+      const intel = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+      intel.setDefaultTimeout(STEP_MS);
+      intel.on("pageerror", (e) => failures.push(`analyst page error: ${e.message}`));
+      await intel.goto(BASE + "/");
+      await intel.getByLabel("User").fill("intel");
+      await intel.getByLabel("Password").fill(pw);
+      await intel.getByRole("button", { name: "Log in" }).click();
+      await intel.locator('[data-testid="bulletins"]').click();
+      await intel.getByLabel("Bulletin text").fill("Cartel leaders have authorised drone attacks on agents in this sector.");
+      await intel.getByLabel("Posture").selectOption("high");
+      await intel.locator('[data-testid="bulletin-publish"]').click();
+      await intel.locator('[data-testid="bulletin-list"]', { hasText: "Not acknowledged: garcia" }).waitFor();
+      await shot(intel, "ops-bulletin");
+
+      // The agent's phone: the bulletin full screen and the posture's standing orders.
+      const warning = field.locator('[data-testid="warning"]');
+      if (await warning.isVisible()) await warning.locator('[data-testid="ack-warning"]').click();
+      const bulletin = field.locator('[data-testid="bulletin"]');
+      await bulletin.getByText("authorised drone attacks").waitFor();
+      await field.locator('[data-testid="posture"]', { hasText: "tourniquet" }).waitFor();
+      await shot(field, "field-bulletin");
+      await bulletin.locator('[data-testid="ack-bulletin"]').click();
+      await bulletin.waitFor({ state: "hidden" });
+
+      await ops.locator('[data-testid="posture"]', { hasText: "POSTURE HIGH" }).waitFor();
+      await ops.locator('[data-testid="bulletins"]').click();
+      await ops.locator('[data-testid="bulletin-list"]', { hasText: "All 1 agents acknowledged" }).waitFor();
+      const [b] = await api("GET", "/bulletins", admin);
+      if (!b?.acknowledged?.garcia) throw new Error(`bulletins ${JSON.stringify(b)}`);
+
+      // Withdrawn: the sector is back to normal for what follows.
+      await intel.locator('[data-testid="bulletin-list"] button', { hasText: "Withdraw" }).click();
+      await ops.locator('[data-testid="posture"]').waitFor({ state: "hidden" });
+      await ops.locator('[data-testid="bulletins"]').click();
+      await intel.close();
     });
     await phone.close();
 

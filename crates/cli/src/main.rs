@@ -127,6 +127,7 @@ pub struct ReplayArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    dronewatch_server::install_crypto_provider();
     let result = match cli.command {
         Command::Replay(args) => replay::run(&args),
         Command::Decode(cmd) => decode::run(&cmd),

@@ -147,6 +147,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         ),
     )
     .unwrap();
+    dronewatch_server::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

@@ -103,6 +103,7 @@ async fn demo_end_to_end() {
     });
 
     let base = format!("http://127.0.0.1:{port}");
+    dronewatch_server::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()

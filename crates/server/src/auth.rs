@@ -73,6 +73,7 @@ impl Role {
             Perm::ActOnAlerts => matches!(self, Operator | Admin),
             Perm::ReadHistory => matches!(self, Operator | Analyst | Admin),
             Perm::Export => matches!(self, Analyst | Admin),
+            Perm::Publish => matches!(self, Analyst | Admin),
             Perm::Ingest => matches!(self, Sensor | Admin),
             Perm::Admin => self == Admin,
         }
@@ -87,6 +88,8 @@ pub enum Perm {
     ActOnAlerts,
     ReadHistory,
     Export,
+    /// Publish and withdraw sector bulletins.
+    Publish,
     Ingest,
     Admin,
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use dronewatch_fusion::TrackerConfig;
 use dronewatch_model::Lla;
-use dronewatch_threat::{AlertConfig, ThreatConfig, WarnerConfig};
+use dronewatch_threat::{AlertConfig, PostureConfig, ThreatConfig, WarnerConfig};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub auth: AuthConfig,
     pub fusion: FusionConfig,
     pub threat: ThreatSection,
+    /// Webhooks (docs/delivery.md).
+    pub delivery: crate::delivery::DeliverySection,
     pub sources: SourcesConfig,
     pub retention: RetentionConfig,
     pub pipeline: PipelineConfig,
@@ -46,6 +48,7 @@ impl Default for ServerConfig {
             auth: AuthConfig::default(),
             fusion: FusionConfig::default(),
             threat: ThreatSection::default(),
+            delivery: crate::delivery::DeliverySection::default(),
             sources: SourcesConfig::default(),
             retention: RetentionConfig::default(),
             pipeline: PipelineConfig::default(),
@@ -237,6 +240,8 @@ pub struct ThreatSection {
     pub warner: WarnerConfig,
     pub rules: ThreatConfig,
     pub alerts: AlertConfig,
+    /// What a raised sector posture (from a bulletin) changes; docs/threat.md.
+    pub posture: PostureConfig,
 }
 
 impl Default for ThreatSection {
@@ -248,6 +253,7 @@ impl Default for ThreatSection {
             warner: WarnerConfig::default(),
             rules: ThreatConfig::default(),
             alerts: AlertConfig::default(),
+            posture: PostureConfig::default(),
         }
     }
 }

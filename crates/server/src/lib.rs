@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod hq;
 pub mod live;
 pub mod metrics;
@@ -15,5 +16,12 @@ pub mod relay;
 pub mod sapient_sensor;
 pub mod sources;
 pub mod view;
+
+/// Makes ring the process's TLS crypto provider, as the server's own TLS uses: the HTTP
+/// client (webhooks, the simulator, the load generator) takes the process's provider.
+/// Call it before building an HTTP client; calling it again does nothing.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
 
 pub use sources::SourceEvent;

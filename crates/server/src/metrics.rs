@@ -34,6 +34,10 @@ pub struct Metrics {
     pub tracks: Gauge,
     /// Open alerts now.
     pub alerts_open: Gauge,
+    /// Webhook deliveries, by outcome (`delivered`, `retried`, `dead_letter`).
+    pub webhook_deliveries: Family<KindLabel, Counter>,
+    /// The sector posture the threat stage applies: 0 normal, 1 elevated, 2 high.
+    pub posture_level: Gauge,
     /// Warnings issued to agents, by level.
     pub warnings: Family<KindLabel, Counter>,
     /// WebSocket clients connected now.
@@ -71,6 +75,8 @@ impl Metrics {
         let observation_to_publish_seconds = Histogram::new(latency_buckets());
         let tracks = Gauge::default();
         let alerts_open = Gauge::default();
+        let posture_level = Gauge::default();
+        let webhook_deliveries = Family::<KindLabel, Counter>::default();
         let warnings = Family::<KindLabel, Counter>::default();
         let ws_clients = Gauge::default();
         let ws_messages = Counter::default();
@@ -126,6 +132,16 @@ impl Metrics {
         );
         r.register("tracks", "Confirmed tracks in the picture", tracks.clone());
         r.register("alerts_open", "Open alerts", alerts_open.clone());
+        r.register(
+            "webhook_deliveries",
+            "Webhook deliveries by outcome",
+            webhook_deliveries.clone(),
+        );
+        r.register(
+            "posture_level",
+            "Sector posture applied by the threat stage (0 normal, 1 elevated, 2 high)",
+            posture_level.clone(),
+        );
         r.register("warnings", "Warnings issued to agents", warnings.clone());
         r.register(
             "ws_clients",
@@ -189,6 +205,8 @@ impl Metrics {
             observation_to_publish_seconds,
             tracks,
             alerts_open,
+            posture_level,
+            webhook_deliveries,
             warnings,
             ws_clients,
             ws_messages,

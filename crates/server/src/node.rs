@@ -31,7 +31,7 @@ use crate::pipeline::Ingest;
 use crate::pipeline::fusion::FusionStage;
 use crate::pipeline::journal::{Journal, JournalOutputs};
 use crate::pipeline::recorder::Recorder;
-use crate::pipeline::threat::{ThreatStage, ThreatView};
+use crate::pipeline::threat::{SectorPosture, ThreatStage, ThreatView};
 use crate::relay::ChainOutbox;
 use crate::sources::SourceEvent;
 
@@ -121,6 +121,7 @@ pub async fn start_with_admin_password(
     cfg: ServerConfig,
     admin_password: Option<String>,
 ) -> Result<RunningNode, NodeError> {
+    crate::install_crypto_provider();
     std::fs::create_dir_all(&cfg.data_dir).map_err(io(format!(
         "creating the data directory {}",
         cfg.data_dir.display()
@@ -150,6 +151,15 @@ pub async fn start_with_admin_password(
     )
     .map_err(NodeError::Invalid)?;
     let context = Arc::new(context);
+    let bulletins = Arc::new(
+        api::bulletins::BulletinBoard::load(&cfg.data_dir, cfg.threat.posture.clone())
+            .map_err(NodeError::Invalid)?,
+    );
+    // The bulletins kept from before set the posture from the first assessment (nothing
+    // else is queued to the stage yet; an HQ node has no threat stage to tell).
+    let _ = threat_tx.try_send(crate::pipeline::threat::ThreatCommand::SetPosture(
+        bulletins.windows(),
+    ));
     let exercise = Arc::new(watch::Sender::new(api::exercise::ExerciseState::default()));
 
     match cfg.node.role {
@@ -210,6 +220,19 @@ pub async fn start_with_admin_password(
         .await?;
     }
     start_housekeeping(&cfg, &store, &shutdown, &mut tasks);
+    let delivery = crate::delivery::start(
+        &cfg.delivery,
+        crate::delivery::DeliveryContext {
+            hub: hub.clone(),
+            ingest: ingest.clone(),
+            metrics: metrics.clone(),
+            sector: cfg.node.sector.clone(),
+            node: cfg.node.name.clone(),
+        },
+        &shutdown,
+        &mut tasks,
+    )
+    .map_err(NodeError::Invalid)?;
 
     let state = AppState {
         exercise,
@@ -240,6 +263,8 @@ pub async fn start_with_admin_password(
             tile_url: cfg.ui.tile_url.clone(),
         }),
         context,
+        bulletins,
+        delivery,
     };
     let limits = state.limits.clone();
     let stop = shutdown.clone();
@@ -378,6 +403,11 @@ fn start_sector_pipeline(
         metrics: metrics.clone(),
         sector: cfg.node.sector.clone(),
         interval: Duration::from_millis(cfg.threat.picture_interval_ms.max(10)),
+        posture: SectorPosture::new(
+            cfg.threat.posture.clone(),
+            cfg.threat.warner.clone(),
+            cfg.threat.rules.clone(),
+        ),
     };
     pipeline.spawn(threat.run(shutdown.clone()));
     let recorder = Recorder {

@@ -30,6 +30,7 @@ pub fn bus_kind(kind: EventKind) -> &'static str {
         EventKind::OperatorAction => "operator_actions",
         EventKind::Audit => "audit",
         EventKind::Config => "config",
+        EventKind::Delivery => "deliveries",
     }
 }
 

@@ -26,6 +26,8 @@ async fn nothing_is_readable_without_a_token() {
         "/api/v1/users",
         "/api/v1/device-tokens",
         "/api/v1/audit",
+        "/api/v1/bulletins",
+        "/api/v1/posture",
         "/api/v1/stream",
         "/metrics",
         "/api/v1/sightings/00/photo",
@@ -577,5 +579,120 @@ async fn zones_and_the_allow_list_are_admin_changes_that_survive_a_restart() {
     let admin = n.admin().await;
     assert_eq!(n.get_json(&admin, "/api/v1/zones").await, site);
     assert_eq!(n.get_json(&admin, "/api/v1/allow-list").await, allow);
+    n.stop().await;
+}
+
+/// A bulletin: analysts publish, agents acknowledge (each once), the watch officer sees
+/// who has not, a withdrawal ends its posture; every step is audited and the bulletins
+/// outlive a restart.
+#[tokio::test]
+async fn bulletins_are_published_acknowledged_by_each_agent_and_kept() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let analyst = n.user(&admin, "intel", "analyst").await;
+    let officer = n.user(&admin, "officer", "operator").await;
+    let garcia = n.user(&admin, "garcia", "agent").await;
+    n.user(&admin, "lee", "agent").await;
+    let area = json!({"type": "Polygon", "coordinates": [[
+        [-110.94, 31.33], [-110.93, 31.33], [-110.93, 31.34], [-110.94, 31.33]]]});
+    let memo = json!({
+        "text": "Cartel leaders have authorised drone attacks on agents in this sector.",
+        "posture": "high", "area": area,
+    });
+    assert_eq!(
+        n.get_json(&officer, "/api/v1/posture").await["level"],
+        "normal"
+    );
+    let r = n.post(&officer, "/api/v1/bulletins", &memo).await;
+    assert_eq!(r.status(), 403, "an operator does not publish");
+    let mut bad = memo.clone();
+    bad["area"] = json!({"type": "Polygon", "coordinates": [[[-110.94, 31.33], [-110.93, 31.33]]]});
+    let r = n.post(&analyst, "/api/v1/bulletins", &bad).await;
+    assert_eq!(r.status(), 400);
+    let msg = r.json::<Value>().await.unwrap()["message"].to_string();
+    assert!(msg.contains("area"), "{msg}");
+
+    let r = n.post(&analyst, "/api/v1/bulletins", &memo).await;
+    assert_eq!(r.status(), 201);
+    let b: Value = r.json().await.unwrap();
+    let id = b["id"].as_str().unwrap().to_owned();
+    assert_eq!(b["in_force"], true);
+    assert_eq!(b["unacknowledged"], json!(["garcia", "lee"]));
+    let posture = n.get_json(&garcia, "/api/v1/posture").await;
+    assert_eq!(posture["level"], "high");
+    assert_eq!(posture["bulletin_ids"], json!([id]));
+    assert!(
+        posture["standing_orders"]
+            .to_string()
+            .contains("tourniquet"),
+        "{posture}"
+    );
+
+    // An agent sees only themselves; an operator cannot acknowledge for them.
+    let mine = n.get_json(&garcia, "/api/v1/bulletins").await;
+    assert_eq!(mine[0]["unacknowledged"], json!(["garcia"]));
+    let ack = format!("/api/v1/bulletins/{id}/acknowledge");
+    assert_eq!(n.post(&officer, &ack, &json!({})).await.status(), 403);
+    assert_eq!(
+        n.post(&garcia, "/api/v1/bulletins/b1/acknowledge", &json!({}))
+            .await
+            .status(),
+        404
+    );
+    let first: Value = n
+        .post(&garcia, &ack, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let at = first["acknowledged"]["garcia"].as_i64().unwrap();
+    let again: Value = n
+        .post(&garcia, &ack, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["acknowledged"]["garcia"].as_i64(), Some(at));
+    let board = n.get_json(&officer, "/api/v1/bulletins").await;
+    assert_eq!(board[0]["unacknowledged"], json!(["lee"]));
+    assert!(board[0]["acknowledged"]["garcia"].is_i64());
+
+    let dir = n.stop().await;
+    let n = TestNode::start_in(dir, "").await;
+    let admin = n.admin().await;
+    let board = n.get_json(&admin, "/api/v1/bulletins").await;
+    assert_eq!(board[0]["id"], id.as_str());
+    assert_eq!(board[0]["unacknowledged"], json!(["lee"]));
+    assert_eq!(n.get_json(&admin, "/api/v1/posture").await["level"], "high");
+
+    let del = |token: String| {
+        n.http
+            .delete(n.url(&format!("/api/v1/bulletins/{id}")))
+            .bearer_auth(token)
+            .send()
+    };
+    let r = del(admin.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["withdrawn_by"], "admin");
+    assert_eq!(del(admin.clone()).await.unwrap().status(), 409);
+    assert_eq!(
+        n.get_json(&admin, "/api/v1/posture").await["level"],
+        "normal"
+    );
+    assert_eq!(n.get_json(&admin, "/api/v1/bulletins").await, json!([]));
+    let all = n.get_json(&admin, "/api/v1/bulletins?all=true").await;
+    assert_eq!(all.as_array().unwrap().len(), 1);
+
+    let audit = n
+        .get_json(&admin, "/api/v1/audit?limit=100")
+        .await
+        .to_string();
+    for action in [
+        "bulletin_publish",
+        "bulletin_acknowledged",
+        "bulletin_withdraw",
+    ] {
+        assert!(audit.contains(action), "{action}: {audit}");
+    }
     n.stop().await;
 }

@@ -641,3 +641,92 @@ async fn http_detections_are_answered_once_durable_and_bad_ones_are_refused_by_f
     assert_eq!(seen.len(), 1);
     n.stop().await;
 }
+
+/// A raised posture tightens the live warnings: a drone passing 250 m from an agent warns
+/// no one at the normal posture (150 m radius) and warns the agent, with the high posture's
+/// advice, once an analyst publishes a high-posture bulletin.
+#[tokio::test]
+async fn a_high_posture_bulletin_warns_an_agent_of_a_wider_pass() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let analyst = n.user(&admin, "intel", "analyst").await;
+    let garcia = n.user(&admin, "garcia", "agent").await;
+    let origin = LoadConfig::default().origin;
+    let frame = EnuFrame::new(origin);
+    let p = frame.to_lla(&[0.0, 0.0, 0.0]);
+    let r = n
+        .post(
+            &garcia,
+            "/api/v1/agents/me/position",
+            &json!({"position": {"lat_deg": p.lat_deg, "lon_deg": p.lon_deg, "h_m": p.h_m}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let mut garcia_ws = ws(&n, &garcia, "&kinds=warnings,bulletins").await;
+
+    // 250 m east of the agent, from 600 m north, south at 12 m/s: abeam after 50 s.
+    let radar = frame.to_lla(&[800.0, 200.0, 5.0]);
+    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
+        .await
+        .unwrap();
+    link.register(
+        &[("radar-a".into(), SensorKind::Radar)],
+        now(),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    let feeder = tokio::spawn(async move {
+        let start = Instant::now();
+        let mut k = 0u64;
+        while start.elapsed() < Duration::from_secs(22) {
+            let t_s = start.elapsed().as_secs_f64();
+            let target = frame.to_lla(&[250.0, 600.0 - 12.0 * t_s, 60.0]);
+            link.push(&plot(k, now(), radar, target)).await.unwrap();
+            link.flush().await.unwrap();
+            k += 1;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        link.finish(now()).await.unwrap()
+    });
+    assert!(
+        next_of(&mut garcia_ws, "warning", Duration::from_secs(8))
+            .await
+            .is_none(),
+        "a 250 m pass is outside the normal posture's radius"
+    );
+    let r = n
+        .post(
+            &analyst,
+            "/api/v1/bulletins",
+            &json!({"text": "Attacks on agents authorised.", "posture": "high"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let b = next_of(&mut garcia_ws, "bulletin", Duration::from_secs(5))
+        .await
+        .expect("the agent is sent the bulletin");
+    assert_eq!(b["bulletin"]["unacknowledged"], json!(["garcia"]));
+    let w = next_of(&mut garcia_ws, "warning", Duration::from_secs(10))
+        .await
+        .expect("warned at the high posture");
+    let advice = w["warning"]["advice"].as_str().unwrap();
+    let high = dronewatch_threat::PostureConfig::default().high.advice;
+    assert!(
+        [&high.advisory, &high.warning, &high.critical].contains(&&advice.to_owned()),
+        "{advice}"
+    );
+    let metrics = n
+        .http
+        .get(n.url("/metrics"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("posture_level 2"), "{metrics}");
+    feeder.await.unwrap();
+    n.stop().await;
+}

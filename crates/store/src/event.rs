@@ -33,6 +33,7 @@ pub(crate) fn kind_from_str(s: &str) -> Option<EventKind> {
         OperatorAction,
         Audit,
         Config,
+        Delivery,
     ]
     .into_iter()
     .find(|k| k.as_str() == s)

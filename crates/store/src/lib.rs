@@ -72,6 +72,8 @@ pub enum EventKind {
     Audit,
     /// Configuration changes kept as evidence (zones, allow-list, bulletins).
     Config,
+    /// A delivery to an outside receiver that failed for good (a webhook's dead letter).
+    Delivery,
 }
 
 impl EventKind {
@@ -96,6 +98,7 @@ impl EventKind {
             EventKind::OperatorAction => "operator_action",
             EventKind::Audit => "audit",
             EventKind::Config => "config",
+            EventKind::Delivery => "delivery",
         }
     }
 }

@@ -10,6 +10,7 @@ import { beep } from "../sound";
 import { Stream } from "../stream";
 import type { Me, WarningView } from "../types";
 import { LEVEL_RANK } from "../types";
+import { type BulletinView, type PostureView, drawPosture, validity } from "../bulletins";
 import { Outbox, type Report } from "./outbox";
 import { PhoneSensors } from "./sensors";
 
@@ -36,12 +37,14 @@ export function startField(root: HTMLElement, api: Api, me: Me, groundHeightM: n
   const queue = h("div", { class: "field-queue", "data-testid": "outbox" });
   const form = h("div", { class: "field-form" });
   const overlay = h("div", { class: "warning-overlay", hidden: true, "data-testid": "warning" });
+  const posture = h("div", { class: "posture", hidden: true, "data-testid": "posture" });
+  const bulletinEl = h("div", { class: "bulletin-overlay", hidden: true, "data-testid": "bulletin" });
   const report = h("button", { class: "big-report", "data-testid": "report" }, "DRONE SEEN", h("small", {}, "point the phone at it and tap"));
   const logout = h("button", {}, "Log out");
   logout.addEventListener("click", () => api.logout());
   const opsLink = me.role === "agent" ? null : h("a", { href: "#/" }, "Ops view");
   root.replaceChildren(
-    h("div", { class: "field" }, h("header", {}, h("b", {}, "dronewatch"), ` ${me.user}`, h("span", { class: "spacer" }), opsLink, logout), status, report, form, queue, overlay),
+    h("div", { class: "field" }, h("header", {}, h("b", {}, "dronewatch"), ` ${me.user}`, h("span", { class: "spacer" }), opsLink, logout), posture, status, report, form, queue, bulletinEl, overlay),
   );
 
   const drawStatus = () => {
@@ -102,11 +105,24 @@ export function startField(root: HTMLElement, api: Api, me: Me, groundHeightM: n
       .catch(() => (lastSent = 0));
   }, 2000);
 
-  // Warnings meant for this agent, full screen.
-  const stream = new Stream(api, "kinds=warnings&rate_ms=1000");
+  // Warnings meant for this agent, full screen; bulletins to acknowledge under them.
+  const bulletins = new FieldBulletins(bulletinEl, api, me);
+  const stream = new Stream(api, "kinds=warnings,bulletins&rate_ms=1000");
   picture.onWarning = (w) => showWarning(overlay, api, phone, w);
-  stream.onMessage = (m) => picture.apply(m);
+  stream.onMessage = (m) => {
+    if (m.type === "bulletin") bulletins.put(m.bulletin as BulletinView);
+    else if (m.type === "posture") drawPosture(posture, m.posture as PostureView);
+    else picture.apply(m);
+  };
   stream.open();
+  api
+    .get<BulletinView[]>("/bulletins")
+    .then((bs) => bs.forEach((b) => bulletins.put(b)))
+    .catch(() => undefined);
+  api
+    .get<PostureView>("/posture")
+    .then((p) => drawPosture(posture, p))
+    .catch(() => undefined);
   // A warning issued before this page opened is still this agent's to see.
   api
     .get<WarningView[]>("/warnings")
@@ -120,6 +136,50 @@ export function startField(root: HTMLElement, api: Api, me: Me, groundHeightM: n
     stream.close();
     location.reload();
   };
+}
+
+/// The bulletins this agent has still to acknowledge, oldest first, one at a time full
+/// screen: an agent cannot miss that the sector expects attacks.
+class FieldBulletins {
+  private readonly pending = new Map<string, BulletinView>();
+
+  constructor(
+    private readonly el: HTMLElement,
+    private readonly api: Api,
+    private readonly me: Me,
+  ) {}
+
+  put(b: BulletinView): void {
+    const mine = this.me.role === "agent" && b.unacknowledged.includes(this.me.user);
+    if (mine && !b.withdrawn_unix_ns) this.pending.set(b.id, b);
+    else this.pending.delete(b.id);
+    this.draw();
+  }
+
+  private draw(): void {
+    const b = [...this.pending.values()].sort((x, y) => x.published_unix_ns - y.published_unix_ns)[0];
+    if (!b) {
+      this.el.hidden = true;
+      return;
+    }
+    const ack = h("button", { class: "ack", "data-testid": "ack-bulletin" }, "I have read it");
+    ack.addEventListener("click", async () => {
+      try {
+        this.put(await this.api.post<BulletinView>(`/bulletins/${encodeURIComponent(b.id)}/acknowledge`, {}));
+      } catch (e) {
+        ack.textContent = `Not sent (${String(e)}); tap again`;
+      }
+    });
+    this.el.className = `bulletin-overlay posture-${b.posture}`;
+    this.el.replaceChildren(
+      h("div", { class: "level" }, `BULLETIN — POSTURE ${b.posture.toUpperCase()}`),
+      h("div", { class: "text" }, b.text),
+      h("div", { class: "muted" }, `${b.published_by} · ${validity(b)}`),
+      ack,
+    );
+    if (this.el.hidden) navigator.vibrate?.([300, 100, 300]);
+    this.el.hidden = false;
+  }
 }
 
 function showForm(form: HTMLElement, phone: PhoneSensors, submit: (r: Report) => void): void {

@@ -6,8 +6,17 @@ import { h } from "../dom";
 import { Picture } from "../picture";
 import { Stream } from "../stream";
 import type { AgentView, AlertView, Me, SensorView, WarningView } from "../types";
+
+interface WebhookStatus {
+  url: string;
+  failing: boolean;
+  last_error?: string | null;
+  dead_lettered: number;
+}
 import type { UiConfig } from "../uiconfig";
+import { type BulletinView, type PostureView, drawPosture } from "../bulletins";
 import { AlertQueue } from "./alerts";
+import { BulletinPanel } from "./bulletins";
 import { ConfigPanel } from "./config";
 import { TrackDetailPanel } from "./detail";
 import { PictureMap } from "./map";
@@ -20,6 +29,8 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
   const logout = h("button", {}, "Log out");
   const configure = me.role === "admin" ? h("button", { "data-testid": "configure" }, "Configure") : null;
   logout.addEventListener("click", () => api.logout());
+  const posture = h("span", { class: "posture", hidden: true, "data-testid": "posture" });
+  const bulletinsButton = h("button", { "data-testid": "bulletins" }, "Bulletins");
   const header = h(
     "header",
     {},
@@ -27,7 +38,9 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
     h("span", {}, ` sector ${me.sector}`),
     conn,
     lag,
+    posture,
     h("span", { class: "spacer" }),
+    bulletinsButton,
     me.role === "agent" ? null : h("a", { href: "#/replay" }, "Replay"),
     h("a", { href: "#/field" }, "Field mode"),
     h("span", {}, ` ${me.user} (${me.role}) `),
@@ -43,7 +56,8 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
     if (t) select(t.uid, true);
   });
   const right = h("div", { class: "right" }, table.el, detail.el);
-  root.replaceChildren(h("div", { class: "ops" }, header, alerts.el, mapEl, right));
+  const deliveryBanner = h("div", { class: "delivery-banner", hidden: true, role: "alert", "data-testid": "delivery-banner" });
+  root.replaceChildren(h("div", { class: "ops" }, header, alerts.el, mapEl, right), deliveryBanner);
 
   const map = new PictureMap(picture, {
     container: mapEl,
@@ -55,12 +69,31 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
   right.append(config.el);
   configure?.addEventListener("click", () => {
     const opening = config.el.hidden;
+    bulletins.el.hidden = true;
     table.el.hidden = opening;
     detail.el.hidden = opening || selected === null;
     if (opening) void config.open();
     else config.close();
   });
   void config.load().catch(() => undefined);
+  const bulletins = new BulletinPanel(api, map, me);
+  right.append(bulletins.el);
+  bulletins.onChange = () => {
+    const n = bulletins.unacknowledged();
+    bulletinsButton.textContent = n ? `Bulletins (${n} unacknowledged)` : "Bulletins";
+  };
+  bulletinsButton.addEventListener("click", () => {
+    const opening = bulletins.el.hidden;
+    bulletins.el.hidden = !opening;
+    config.close();
+    table.el.hidden = opening;
+    detail.el.hidden = opening || selected === null;
+  });
+  void bulletins.load().catch(() => undefined);
+  void api
+    .get<PostureView>("/posture")
+    .then((p) => drawPosture(posture, p))
+    .catch(() => undefined);
   let selected: string | null = null;
   select = (uid, fly = false) => {
     selected = uid;
@@ -78,7 +111,11 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
   picture.seed(a, s, ag, w);
 
   const stream = new Stream(api, "rate_ms=0");
-  stream.onMessage = (m) => picture.apply(m);
+  stream.onMessage = (m) => {
+    if (m.type === "bulletin") bulletins.put(m.bulletin as BulletinView);
+    else if (m.type === "posture") drawPosture(posture, m.posture as PostureView);
+    else picture.apply(m);
+  };
   stream.onState = (up) => {
     conn.className = `conn ${up ? "up" : "down"}`;
     conn.textContent = up ? "live" : "reconnecting";
@@ -88,6 +125,19 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
     const behindS = picture.processedToNs ? (Date.now() - picture.processedToNs / 1e6) / 1000 : NaN;
     lag.textContent = Number.isFinite(behindS) ? ` picture ${behindS.toFixed(1)} s behind` : "";
   }, 1000);
+  // A webhook that fails is the watch officer's to know: alerts may not reach its receiver.
+  const drawDelivery = async () => {
+    const hooks = await api.get<WebhookStatus[]>("/delivery").catch(() => [] as WebhookStatus[]);
+    const bad = hooks.filter((w) => w.failing);
+    deliveryBanner.hidden = bad.length === 0;
+    deliveryBanner.textContent = bad
+      .map((w) => `Delivery to ${w.url} failing: ${w.last_error ?? "error"} (${w.dead_lettered} undelivered)`)
+      .join(" · ");
+  };
+  if (me.role !== "agent") {
+    void drawDelivery();
+    window.setInterval(() => void drawDelivery(), 10_000);
+  }
   api.onLoggedOut = () => {
     stream.close();
     location.reload();

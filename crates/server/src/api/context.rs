@@ -184,7 +184,7 @@ pub async fn replace_allow_list(
 }
 
 /// Written beside and renamed over: a crash leaves the old file or the new one.
-fn write_atomically(path: &Path, text: &str) -> Result<(), ApiError> {
+pub(super) fn write_atomically(path: &Path, text: &str) -> Result<(), ApiError> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, path))

@@ -114,6 +114,7 @@ fn queries(p: &HistoryParams, max_limit: usize) -> Result<Vec<EventQuery>, ApiEr
             EventKind::OperatorAction,
             EventKind::Audit,
             EventKind::Config,
+            EventKind::Delivery,
         ],
     };
     let mut by_chain: BTreeMap<Chain, Vec<EventKind>> = BTreeMap::new();

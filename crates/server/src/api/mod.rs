@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth_routes;
+pub mod bulletins;
 pub mod context;
 mod error;
 pub mod exercise;
@@ -67,6 +68,10 @@ pub struct AppState {
     pub ui: Arc<ui::UiConfig>,
     /// Zones and the allow-list, as admins edit them.
     pub context: Arc<context::SectorContext>,
+    /// Sector bulletins and the posture they set.
+    pub bulletins: Arc<bulletins::BulletinBoard>,
+    /// How the webhooks are doing.
+    pub delivery: Arc<crate::delivery::DeliveryBoard>,
 }
 
 /// The whole router.
@@ -123,6 +128,14 @@ pub fn router(state: AppState) -> Router {
                 .post(exercise::start)
                 .delete(exercise::end),
         )
+        .route("/bulletins", get(bulletins::list).post(bulletins::publish))
+        .route(
+            "/bulletins/{id}",
+            axum::routing::delete(bulletins::withdraw),
+        )
+        .route("/bulletins/{id}/acknowledge", post(bulletins::acknowledge))
+        .route("/posture", get(bulletins::posture))
+        .route("/delivery", get(delivery_status))
         .route(
             "/allow-list",
             get(context::allow_list).put(context::replace_allow_list),
@@ -153,6 +166,18 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .with_state(state)
+}
+
+/// How each webhook is doing: deliveries, retries, dead letters and the last error
+/// (operators, analysts, admins).
+#[utoipa::path(get, path = "/api/v1/delivery", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Vec<crate::delivery::WebhookStatus>, description = "One per configured webhook")))]
+pub(crate) async fn delivery_status(
+    State(s): State<AppState>,
+    who: Authed,
+) -> Result<axum::Json<Vec<crate::delivery::WebhookStatus>>, ApiError> {
+    who.require(Perm::ReadHistory)?;
+    Ok(axum::Json(crate::live::lock(&s.delivery.webhooks).clone()))
 }
 
 /// Liveness: the process answers. Says nothing else.

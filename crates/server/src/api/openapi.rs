@@ -5,7 +5,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, auth_routes, context, exercise, history, picture, reports, stream, ui};
+use super::{
+    admin, auth_routes, bulletins, context, exercise, history, picture, reports, stream, ui,
+};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -27,6 +29,8 @@ use super::{admin, auth_routes, context, exercise, history, picture, reports, st
         stream::stream, ui::ui_config,
         context::zones, context::replace_zones, context::allow_list, context::replace_allow_list,
         exercise::status, exercise::start, exercise::end,
+        bulletins::list, bulletins::publish, bulletins::acknowledge, bulletins::withdraw,
+        bulletins::posture, super::delivery_status,
     ),
     modifiers(&Bearer),
     tags(
@@ -39,6 +43,7 @@ use super::{admin, auth_routes, context, exercise, history, picture, reports, st
         (name = "history", description = "The event log: search and export"),
         (name = "admin", description = "Users, device tokens, audit, integrity"),
         (name = "exercise", description = "Training incidents, marked EXERCISE end to end"),
+        (name = "bulletins", description = "Intelligence bulletins to agents and the sector posture they set"),
     )
 )]
 pub struct ApiDoc;

@@ -1,12 +1,13 @@
 //! The live stream: `GET /api/v1/stream` upgraded to a WebSocket.
 //!
 //! Query: `bbox=min_lon,min_lat,max_lon,max_lat` (an area), `kinds=tracks,alerts,warnings,
-//! sensors,sightings,agents` (default all), `rate_ms=0` (every track update, as fusion
+//! sensors,sightings,agents,bulletins` (default all), `rate_ms=0` (every track update, as fusion
 //! publishes it) or `rate_ms=1000` (the whole picture once a second: phones on a thin
 //! link). A client may send `{"type":"subscribe","bbox":...,"kinds":[...]}` to change its
 //! filter. Messages are JSON text: `hello`, `snapshot`, `tracks` (changed tracks and
 //! `removed` ids), `alert`, `warning` (an agent gets only its own), `sensor_health`,
-//! `sighting`, `agent`. A client that falls behind gets a fresh `snapshot`.
+//! `sighting`, `agent`, `bulletin` (published, acknowledged or withdrawn) and `posture`
+//! (the sector's, when a bulletin changes it). A client that falls behind gets a fresh `snapshot`.
 
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use crate::live::{Audience, LiveEvent, TrackItem};
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct StreamParams {
     pub bbox: Option<String>,
-    /// Comma-separated: tracks, alerts, warnings, sensors, sightings, agents.
+    /// Comma-separated: tracks, alerts, warnings, sensors, sightings, agents, bulletins.
     pub kinds: Option<String>,
     /// 0 (default): every update; 1000: the picture once a second.
     pub rate_ms: Option<u64>,
@@ -46,6 +47,7 @@ struct Filter {
     sensors: bool,
     sightings: bool,
     agents: bool,
+    bulletins: bool,
 }
 
 impl Filter {
@@ -59,6 +61,7 @@ impl Filter {
             sensors: kinds.is_none(),
             sightings: kinds.is_none(),
             agents: kinds.is_none(),
+            bulletins: kinds.is_none(),
         };
         for k in kinds.unwrap_or("").split(',').filter(|k| !k.is_empty()) {
             match k.trim() {
@@ -68,6 +71,7 @@ impl Filter {
                 "sensors" => f.sensors = true,
                 "sightings" => f.sightings = true,
                 "agents" => f.agents = true,
+                "bulletins" => f.bulletins = true,
                 other => return Err(ApiError::BadRequest(format!("kinds: unknown {other:?}"))),
             }
         }
@@ -97,6 +101,7 @@ impl Filter {
             "sensor_health" => self.sensors,
             "sighting" => self.sightings,
             "agent" => self.agents,
+            "bulletin" | "posture" => self.bulletins,
             _ => false,
         };
         let audience_ok = match &ev.audience {

@@ -15,7 +15,8 @@ use std::time::Duration;
 use dronewatch_model::{AgentFix, TimeNs, Track};
 use dronewatch_store::{EventKind, NewEvent};
 use dronewatch_threat::{
-    Alert, AlertBook, AlertChange, AlertError, AlertId, Assessment, ThreatAssessor, Warner,
+    Alert, AlertBook, AlertChange, AlertError, AlertId, Assessment, PostureConfig, PostureLevel,
+    PostureWindow, ThreatAssessor, ThreatConfig, Warner, WarnerConfig, posture_at,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -75,6 +76,8 @@ pub enum ThreatCommand {
     SetZones(Vec<dronewatch_threat::Zone>),
     /// An admin replaced the allow-list of friendly drones.
     SetAllowList(dronewatch_threat::AllowList),
+    /// The bulletins changed: the raised postures they set, and when.
+    SetPosture(Vec<PostureWindow>),
     /// The exercise ended: its open alerts are resolved by `actor`; the reply is how many.
     EndExercise {
         actor: String,
@@ -102,6 +105,30 @@ pub struct ThreatStage {
     pub metrics: Metrics,
     pub sector: String,
     pub interval: Duration,
+    pub posture: SectorPosture,
+}
+
+/// The sector's posture and the configurations it derives from: the warner's and the
+/// rules' at the normal posture, and what each raised posture changes.
+#[derive(Debug)]
+pub struct SectorPosture {
+    pub config: PostureConfig,
+    pub base_warner: WarnerConfig,
+    pub base_rules: ThreatConfig,
+    pub windows: Vec<PostureWindow>,
+    pub level: PostureLevel,
+}
+
+impl SectorPosture {
+    pub fn new(config: PostureConfig, base_warner: WarnerConfig, base_rules: ThreatConfig) -> Self {
+        Self {
+            config,
+            base_warner,
+            base_rules,
+            windows: Vec::new(),
+            level: PostureLevel::Normal,
+        }
+    }
 }
 
 impl ThreatStage {
@@ -141,6 +168,7 @@ impl ThreatStage {
         warning_seq: &mut u64,
         sent: &mut BTreeMap<u64, (usize, TimeNs)>,
     ) {
+        self.apply_posture();
         let warnings = self.warner.assess(t, tracks);
         let levels = self.warner.agent_levels();
         let assessments = self.assessor.assess(t, tracks, &levels);
@@ -228,6 +256,27 @@ impl ThreatStage {
         }
     }
 
+    /// Bulletins take effect and lapse by the wall clock (they are memos with a validity,
+    /// not part of the picture), checked before every assessment.
+    fn apply_posture(&mut self) {
+        let p = &mut self.posture;
+        let level = posture_at(&p.windows, crate::clock::now());
+        if level == p.level {
+            return;
+        }
+        info!(
+            from = p.level.as_str(),
+            to = level.as_str(),
+            "sector posture changed"
+        );
+        p.level = level;
+        self.warner
+            .set_config(p.config.warner_config(&p.base_warner, level));
+        self.assessor
+            .set_config(p.config.threat_config(&p.base_rules, level));
+        self.metrics.posture_level.set(level as i64);
+    }
+
     fn publish_alert(&self, alert: &Alert) -> AlertView {
         let view = AlertView::new(&self.sector, alert);
         self.hub.alert(view.id, view.clone());
@@ -239,6 +288,10 @@ impl ThreatStage {
             ThreatCommand::SetZones(zones) => {
                 info!(zones = zones.len(), "zones replaced");
                 self.assessor.set_zones(zones);
+            }
+            ThreatCommand::SetPosture(windows) => {
+                self.posture.windows = windows;
+                self.apply_posture();
             }
             ThreatCommand::SetAllowList(allow) => {
                 info!("allow-list replaced");
