@@ -9,8 +9,8 @@ use dronewatch_model::{
     AgentFix, AgentId, Lla, TimeNs, Track, TrackId, TrackIdentity, TrackStatus,
 };
 use dronewatch_threat::{
-    AlertBook, AlertConfig, AllowList, Shape, ThreatAssessor, ThreatConfig, Warner, WarnerConfig,
-    Zone, ZoneKind,
+    AlertBook, AlertConfig, AllowList, PostureConfig, PostureLevel, Shape, ThreatAssessor,
+    ThreatConfig, Warner, WarnerConfig, Zone, ZoneKind,
 };
 
 /// A deterministic spread of values in [0, 1) (splitmix64; no RNG dependency for a bench).
@@ -142,20 +142,45 @@ fn zones() -> Vec<Zone> {
 }
 
 fn bench_picture(c: &mut Criterion) {
+    picture_at(
+        c,
+        PostureLevel::Normal,
+        "picture_500_tracks_200_agents_1000_zone_vertices",
+    );
+    // A high posture doubles the warning radius: four times the area to search per agent.
+    picture_at(c, PostureLevel::High, "picture_at_high_posture");
+}
+
+fn picture_at(c: &mut Criterion, level: PostureLevel, name: &str) {
     let reference = Lla::new(31.33, -109.95, 1200.0);
     let frame = EnuFrame::new(reference);
     let zones = zones();
     assert_eq!(zones.iter().map(Zone::vertex_count).sum::<usize>(), 1_000);
-    let mut warner = Warner::new(WarnerConfig::default(), reference, AllowList::default());
+    let posture = PostureConfig::default();
+    let mut warner = Warner::new(
+        posture.warner_config(&WarnerConfig::default(), level),
+        reference,
+        AllowList::default(),
+    );
     let mut assessor = ThreatAssessor::new(
-        ThreatConfig::default(),
+        posture.threat_config(&ThreatConfig::default(), level),
         reference,
         zones,
         AllowList::default(),
     );
     let mut book = AlertBook::new(AlertConfig::default());
     let mut scenes = Scenes::new(&frame);
-    c.bench_function("picture_500_tracks_200_agents_1000_zone_vertices", |b| {
+    // The scene does real work: agents are warned and alerts open (said, and checked).
+    let (mut warned, mut alerted) = (0, 0);
+    for _ in 0..30 {
+        let (t, tracks) = scenes.next(&mut warner);
+        warned += warner.assess(t, tracks).len();
+        let assessments = assessor.assess(t, tracks, &warner.agent_levels());
+        alerted += book.update(t, tracks, &assessments).len();
+    }
+    println!("{name}: 30 s of picture, {warned} warnings, {alerted} alert changes");
+    assert!(warned > 0 && alerted > 0, "the bench's scene warns no one");
+    c.bench_function(name, |b| {
         b.iter(|| {
             let (t, tracks) = scenes.next(&mut warner);
             let warnings = warner.assess(t, tracks);
