@@ -104,6 +104,12 @@ pub struct Alert {
     /// Since when the assessed level has been below `level` (hysteresis).
     #[serde(skip)]
     lower_since: Option<TimeNs>,
+    /// Once resolved: since when its track's threat has been below the opening level, and
+    /// whether that lasted `lower_after_s` (the incident is over; a new one may begin).
+    #[serde(skip)]
+    quiet_since: Option<TimeNs>,
+    #[serde(skip)]
+    rearmed: bool,
 }
 
 impl Alert {
@@ -227,6 +233,10 @@ impl AlertBook {
             alert.last_position = tr.position;
             alert.last_seen = t;
             if alert.state.is_closed() {
+                if closed_alert_reopens(alert, a.level, t, &self.cfg) {
+                    let id = self.open(t, tr, a);
+                    changes.push(AlertChange::Opened(id));
+                }
                 continue;
             }
             let mut changed = false;
@@ -298,6 +308,8 @@ impl AlertBook {
                 track_lost: false,
                 history: vec![event(t, AlertAction::Opened { track_id: tr.id })],
                 lower_since: None,
+                quiet_since: None,
+                rearmed: false,
             },
         );
         self.by_track.insert(tr.id, id);
@@ -401,6 +413,32 @@ impl AlertBook {
         });
         Ok(())
     }
+}
+
+/// Whether the track of a closed alert starts a new incident at `level`. An operator closed
+/// the alert judging the threat as it was: the track stays silent at that level, but not
+/// when its threat grows past it (the drone that was "leaving" turns on a post), and, once
+/// resolved, not when it was quiet for `lower_after_s` and then rises again (the drone came
+/// back). A false alarm re-arms only by growing: the operator said it is no drone.
+fn closed_alert_reopens(
+    alert: &mut Alert,
+    level: ThreatLevel,
+    t: TimeNs,
+    cfg: &AlertConfig,
+) -> bool {
+    if level > alert.level {
+        return true;
+    }
+    if alert.state != AlertState::Resolved {
+        return false;
+    }
+    if level < cfg.open_at {
+        let since = *alert.quiet_since.get_or_insert(t);
+        alert.rearmed |= t.secs_since(since) >= cfg.lower_after_s;
+        return false;
+    }
+    alert.quiet_since = None;
+    alert.rearmed
 }
 
 fn event(t: TimeNs, action: AlertAction) -> AlertEvent {

@@ -397,3 +397,79 @@ fn levels_rise_at_once_fall_slowly_and_critical_escalates() {
     );
     assert!(alert.level < ThreatLevel::Critical);
 }
+
+/// An assessment with no agent in the drone's path.
+fn assess_quiet(t: TimeNs, tr: &Track) -> dronewatch_threat::Assessment {
+    let mut assessor =
+        ThreatAssessor::new(ThreatConfig::default(), REF, vec![], AllowList::default());
+    assessor
+        .assess(t, std::slice::from_ref(tr), &BTreeMap::new())
+        .pop()
+        .expect("assessed")
+}
+
+#[test]
+fn a_closed_alert_silences_its_track_only_until_the_threat_grows_or_comes_back() {
+    let tr = |t_s: f64| track(1, noon(t_s), [0.0, 500.0, 60.0], [0.0, -10.0, 0.0]);
+    let at = |book: &mut AlertBook, t_s: f64, level: Option<WarningLevel>| {
+        let a = match level {
+            Some(l) => assess_one(l, noon(t_s), &tr(t_s)),
+            None => assess_quiet(noon(t_s), &tr(t_s)),
+        };
+        book.update(noon(t_s), &[tr(t_s)], &[a])
+    };
+    assert!(assess_quiet(noon(0.0), &tr(0.0)).level < ThreatLevel::Medium);
+
+    // Resolved at high: silent while it stays high; a new alert when it turns critical.
+    let mut book = AlertBook::new(AlertConfig::default());
+    at(&mut book, 0.0, Some(WarningLevel::Warning));
+    let first = book.alerts().next().unwrap().id;
+    book.resolve(first, "officer", noon(1.0), None).unwrap();
+    for k in 2..10 {
+        assert_eq!(
+            at(&mut book, f64::from(k), Some(WarningLevel::Warning)),
+            vec![]
+        );
+    }
+    let ch = at(&mut book, 10.0, Some(WarningLevel::Critical));
+    let [AlertChange::Opened(second)] = ch[..] else {
+        panic!("{ch:?}")
+    };
+    assert_ne!(second, first);
+    assert_eq!(book.alert_for_track(TrackId(1)).unwrap().id, second);
+    assert_eq!(book.get(first).unwrap().state, AlertState::Resolved);
+
+    // Resolved, quiet for 15 s, then threatening again: the drone came back.
+    let mut book = AlertBook::new(AlertConfig::default());
+    at(&mut book, 0.0, Some(WarningLevel::Warning));
+    let first = book.alerts().next().unwrap().id;
+    book.resolve(first, "officer", noon(1.0), None).unwrap();
+    for k in 2..12 {
+        at(&mut book, f64::from(k), None);
+    }
+    // Quiet for 10 s only: still the same incident.
+    assert_eq!(at(&mut book, 12.0, Some(WarningLevel::Warning)), vec![]);
+    for k in 13..30 {
+        at(&mut book, f64::from(k), None);
+    }
+    let ch = at(&mut book, 30.0, Some(WarningLevel::Warning));
+    assert!(
+        matches!(ch[..], [AlertChange::Opened(id)] if id != first),
+        "{ch:?}"
+    );
+
+    // A false alarm is not re-armed by a quiet spell, only by a greater threat.
+    let mut book = AlertBook::new(AlertConfig::default());
+    at(&mut book, 0.0, Some(WarningLevel::Warning));
+    let first = book.alerts().next().unwrap().id;
+    book.false_alarm(first, "officer", noon(1.0), Some("a bird".into()))
+        .unwrap();
+    for k in 2..30 {
+        at(&mut book, f64::from(k), None);
+    }
+    assert_eq!(at(&mut book, 30.0, Some(WarningLevel::Warning)), vec![]);
+    assert!(matches!(
+        at(&mut book, 31.0, Some(WarningLevel::Critical))[..],
+        [AlertChange::Opened(_)]
+    ));
+}
