@@ -32,6 +32,8 @@ export class AlertQueue {
     private readonly api: Api,
     private readonly picture: Picture,
     private readonly onTrack: (trackId: number) => void,
+    /// Operators and admins act on alerts; analysts and agents only read them.
+    private readonly mayAct = true,
   ) {
     this.list = h("ol", { class: "alerts", "data-testid": "alert-queue" });
     // One listener for the list: an item redrawn between mouse-down and mouse-up still
@@ -155,10 +157,7 @@ export class AlertQueue {
       h("p", {}, `Opened ${fmtTime(a.opened_unix_ns)}, last seen ${fmtAgo(a.last_seen_unix_ns)}; sensors ${a.sensors.join(", ")}` + (a.assignee ? `; assigned to ${a.assignee}` : "")),
       track,
       h("ul", { class: "reasons" }, ...a.reasons.map((r) => h("li", {}, h("b", {}, `${r.rule} ${fmtPoints(r.points)}`), " ", r.detail))),
-      note,
-      assignee,
-      buttons,
-      status,
+      ...(this.mayAct ? [note, assignee, buttons, status] : [h("p", { class: "muted" }, "Read only: operators act on alerts.")]),
       h("h3", {}, "Agents told"),
       told.length
         ? h(

@@ -51,10 +51,15 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
   let select: (uid: string | null, fly?: boolean) => void = () => {};
   const table = new TrackTable(picture, (uid) => select(uid, true));
   const detail = new TrackDetailPanel(api, picture, () => select(null));
-  const alerts = new AlertQueue(api, picture, (trackId) => {
-    const t = [...picture.tracks.values()].find((x) => x.id === trackId);
-    if (t) select(t.uid, true);
-  });
+  const alerts = new AlertQueue(
+    api,
+    picture,
+    (trackId) => {
+      const t = [...picture.tracks.values()].find((x) => x.id === trackId);
+      if (t) select(t.uid, true);
+    },
+    me.role === "operator" || me.role === "admin",
+  );
   const right = h("div", { class: "right" }, table.el, detail.el);
   const deliveryBanner = h("div", { class: "delivery-banner", hidden: true, role: "alert", "data-testid": "delivery-banner" });
   root.replaceChildren(h("div", { class: "ops" }, header, alerts.el, mapEl, right), deliveryBanner);
