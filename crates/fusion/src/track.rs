@@ -1,6 +1,6 @@
 //! A track inside the tracker: its IMM estimate, lifecycle counters and identity.
 
-use dronewatch_model::{SensorId, SensorKind, TrackId};
+use dronewatch_model::{Lla, SensorId, SensorKind, TrackId};
 
 use crate::imm::ImmState;
 use crate::linalg::{Mat6, Vec6};
@@ -38,6 +38,8 @@ pub struct TrackState {
     pub updates: u64,
     /// The target's own broadcast identity (Remote ID serial or ICAO address), once known.
     pub serial: Option<BroadcastId>,
+    /// Where the pilot is, as the drone's Remote ID last said (a claim, not a measurement).
+    pub operator_position: Option<Lla>,
     /// Sensors that updated the track, sorted and unique.
     pub sensors: Vec<SensorId>,
     pub deleted: bool,
@@ -65,6 +67,7 @@ impl TrackState {
             position_hits: u32::from(origin != Origin::Passive),
             updates: 1,
             serial: None,
+            operator_position: None,
             sensors: vec![sensor.clone()],
             deleted: false,
             exercise: sensor.is_exercise(),

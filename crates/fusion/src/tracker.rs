@@ -59,6 +59,7 @@ pub struct TrackerStats {
 struct Pending {
     meas: Meas,
     serial: Option<BroadcastId>,
+    operator_position: Option<Lla>,
 }
 
 /// The fusion tracker. Feed it observations with [`Tracker::ingest`], move time forward
@@ -153,7 +154,11 @@ impl Tracker {
         };
         self.pending.insert(
             (obs.t, obs.sensor_id, self.arrivals),
-            Pending { meas, serial },
+            Pending {
+                meas,
+                serial,
+                operator_position: obs.identity.operator_position,
+            },
         );
         Ok(())
     }
@@ -422,6 +427,9 @@ impl Tracker {
             && !self.tracks[ti].deleted
             && self.tracks[ti].exercise == exercise
         {
+            if let Some(op) = p.operator_position {
+                self.tracks[ti].operator_position = Some(op);
+            }
             let track = &self.tracks[ti];
             let pred = track.imm.predict(&self.cfg.imm, t_s - track.t_s);
             let consistent = pred.score(&meas).is_some_and(|(d2, _)| d2 < 100.0);
@@ -478,6 +486,9 @@ impl Tracker {
                 self.start_track(Origin::RemoteId, pos, cov, t_s, sensor)
             }
         };
+        if let Some(op) = p.operator_position {
+            self.tracks[ti].operator_position = Some(op);
+        }
         if let Some(serial) = p.serial {
             self.tracks[ti].serial = Some(serial.clone());
             // An exercise's serial never takes a real drone's key (nor the other way).
@@ -728,6 +739,9 @@ impl Tracker {
                 if self.tracks[keep].serial.is_none() {
                     self.tracks[keep].serial = self.tracks[drop].serial.take();
                 }
+                if self.tracks[keep].operator_position.is_none() {
+                    self.tracks[keep].operator_position = self.tracks[drop].operator_position;
+                }
             }
         }
     }
@@ -780,6 +794,7 @@ impl Tracker {
                     identity: match &tr.serial {
                         Some(BroadcastId::RemoteId(s)) => TrackIdentity {
                             remote_id_serial: Some(s.clone()),
+                            operator_position: tr.operator_position,
                             ..TrackIdentity::default()
                         },
                         Some(BroadcastId::Icao(icao)) => TrackIdentity {
@@ -855,6 +870,51 @@ mod tests {
             },
             identity: IdentityHints::default(),
         }
+    }
+
+    #[test]
+    fn a_remote_id_track_shows_where_its_pilot_last_said_to_be() {
+        let frame = EnuFrame::new(ORIGIN);
+        let mut tracker = Tracker::new(TrackerConfig::default(), ORIGIN, TimeNs(0), &[]);
+        for k in 0..6u32 {
+            let t = TimeNs(i64::from(k) * TimeNs::NS_PER_S);
+            let pilot = frame.to_lla(&[-400.0, -300.0 + f64::from(k), 0.0]);
+            tracker
+                .ingest(Observation {
+                    id: ObservationId(u64::from(k)),
+                    t,
+                    sensor_id: SensorId::new("rid-1"),
+                    sensor_kind: SensorKind::RemoteId,
+                    sensor_position: None,
+                    measurement: Measurement::Position {
+                        position: frame.to_lla(&[10.0 * f64::from(k), 200.0, 60.0]),
+                        sigma_horizontal_m: 5.0,
+                        sigma_vertical_m: 5.0,
+                    },
+                    identity: IdentityHints {
+                        remote_id_serial: Some("1581F5FJD22A".into()),
+                        // Not every message carries the pilot: the last one known stays.
+                        operator_position: (k != 5).then_some(pilot),
+                        ..IdentityHints::default()
+                    },
+                })
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let t = TimeNs(5 * TimeNs::NS_PER_S);
+        tracker.advance_to(t);
+        let tracks = tracker.tracks_at(t);
+        let [track] = tracks.as_slice() else {
+            panic!("{tracks:?}")
+        };
+        let pilot = track
+            .identity
+            .operator_position
+            .expect("the pilot's position");
+        let enu = frame.to_enu(&pilot);
+        assert!(
+            (enu[0] + 400.0).abs() < 0.01 && (enu[1] + 296.0).abs() < 0.01,
+            "{enu:?}"
+        );
     }
 
     #[test]
