@@ -236,8 +236,8 @@ impl Webhook {
     ) {
         let hook = Arc::new(self);
         let mut seq: u64 = 0;
-        // Per alert, the (level, state) last delivered.
-        let mut alerts: BTreeMap<u64, (String, String)> = BTreeMap::new();
+        // Per alert, the (level, state, escalated) last delivered.
+        let mut alerts: BTreeMap<u64, AlertKey> = BTreeMap::new();
         loop {
             let batch = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -290,12 +290,10 @@ impl Webhook {
         }
     }
 
-    /// An alert opened, or its level or state changed, and is at or above the minimum.
-    fn alert_is_news(
-        &self,
-        msg: &serde_json::Value,
-        seen: &mut BTreeMap<u64, (String, String)>,
-    ) -> bool {
+    /// An alert opened, its level or state changed, or it was escalated (critical and not
+    /// acknowledged in time: the receiver may be how someone else is reached), and it is at
+    /// or above the minimum.
+    fn alert_is_news(&self, msg: &serde_json::Value, seen: &mut BTreeMap<u64, AlertKey>) -> bool {
         let a = &msg["alert"];
         let level = a["level"].as_str().unwrap_or("none").to_owned();
         let state = a["state"].as_str().unwrap_or("").to_owned();
@@ -303,7 +301,7 @@ impl Webhook {
         let Some(id) = a["id"].as_u64() else {
             return false;
         };
-        let now = (level, state);
+        let now = (level, state, a["escalated"].as_bool().unwrap_or(false));
         let news = seen.get(&id) != Some(&now);
         let was_delivered = seen.contains_key(&id);
         // A closed alert is forgotten once its closing is delivered (or skipped).
@@ -430,6 +428,9 @@ impl Webhook {
         }
     }
 }
+
+/// What makes an alert worth delivering again: its level, state and escalation.
+type AlertKey = (String, String, bool);
 
 /// The error with its causes ("error sending request: connection refused"), which
 /// reqwest's own message leaves out.
