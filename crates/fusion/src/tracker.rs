@@ -906,10 +906,9 @@ mod tests {
         let [track] = tracks.as_slice() else {
             panic!("{tracks:?}")
         };
-        let pilot = track
-            .identity
-            .operator_position
-            .expect("the pilot's position");
+        let Some(pilot) = track.identity.operator_position else {
+            panic!("no pilot position: {track:?}")
+        };
         let enu = frame.to_enu(&pilot);
         assert!(
             (enu[0] + 400.0).abs() < 0.01 && (enu[1] + 296.0).abs() < 0.01,

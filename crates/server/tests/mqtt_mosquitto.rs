@@ -8,6 +8,8 @@
 #![cfg(feature = "mqtt")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -452,4 +454,164 @@ async fn retries_without_a_broker_and_stops_on_cancel_or_when_the_pipeline_goes(
     drop(rx);
     let result = tokio::time::timeout(Duration::from_secs(3), source).await;
     assert!(matches!(result, Ok(Ok(Ok(())))), "{result:?}");
+}
+
+/// What a subscriber received: (topic, payload, retained).
+type Received = Arc<std::sync::Mutex<Vec<(String, Vec<u8>, bool)>>>;
+
+/// Subscribes to `filter` on the running broker.
+async fn subscriber(filter: &str, id: &str) -> Received {
+    let (host, port) = BROKER.split_once(':').unwrap();
+    let mut opts = MqttOptions::new(id, host, port.parse().unwrap());
+    opts.set_keep_alive(Duration::from_secs(5));
+    let (client, mut events) = AsyncClient::new(opts, 64);
+    client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let out = got.clone();
+    tokio::spawn(async move {
+        let _client = client;
+        while let Ok(ev) = events.poll().await {
+            if let Event::Incoming(Packet::Publish(p)) = ev {
+                out.lock()
+                    .unwrap()
+                    .push((p.topic.clone(), p.payload.to_vec(), p.retain));
+            }
+        }
+    });
+    got
+}
+
+/// The node delivers bulletins and the posture to the running broker: live subscribers get
+/// them, a late one gets them retained, and a withdrawn bulletin is cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulletins_and_posture_are_delivered_to_the_broker_retained() {
+    if !broker_up(BROKER, "MQTT delivery") {
+        return;
+    }
+    let prefix = unique("delivery");
+    let extra = format!(
+        "[node]\nsector = \"s1\"\n[delivery.mqtt]\nprefix = \"{prefix}\"\nclient_id = \"{prefix}-node\"\n"
+    );
+    let n = support::TestNode::start(&extra).await;
+    let admin = n.admin().await;
+    let analyst = n.user(&admin, "intel", "analyst").await;
+    let live = subscriber(&format!("{prefix}/#"), &format!("{prefix}-live")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = n
+        .post(
+            &analyst,
+            "/api/v1/bulletins",
+            &json!({"text": "Attacks expected.", "posture": "high"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bulletin_topic = format!("{prefix}/s1/bulletins/{id}");
+    let posture_topic = format!("{prefix}/s1/posture");
+    let has = |got: &Received, topic: &str| {
+        got.lock()
+            .unwrap()
+            .iter()
+            .any(|(t, p, _)| t == topic && !p.is_empty())
+    };
+    wait_until("the live subscriber gets both", 10, || {
+        has(&live, &bulletin_topic) && has(&live, &posture_topic)
+    })
+    .await;
+    let body: serde_json::Value = {
+        let got = live.lock().unwrap();
+        let (_, p, _) = got.iter().find(|(t, _, _)| *t == bulletin_topic).unwrap();
+        serde_json::from_slice(p).unwrap()
+    };
+    assert_eq!(body["type"], "bulletin");
+    assert_eq!(body["bulletin"]["text"], "Attacks expected.");
+    assert_eq!(body["sector"], "s1");
+    assert!(body["delivery_id"].is_string());
+
+    // A late subscriber: both retained.
+    let late = subscriber(&format!("{prefix}/#"), &format!("{prefix}-late")).await;
+    wait_until("the late subscriber gets both retained", 10, || {
+        let got = late.lock().unwrap();
+        [&bulletin_topic, &posture_topic].iter().all(|topic| {
+            got.iter()
+                .any(|(t, p, r)| t == *topic && *r && !p.is_empty())
+        })
+    })
+    .await;
+    let status = n.get_json(&admin, "/api/v1/delivery").await;
+    assert_eq!(status[0]["channel"], "mqtt");
+    assert_eq!(status[0]["failing"], false, "{status}");
+    assert!(status[0]["delivered"].as_u64().unwrap() >= 2, "{status}");
+
+    // Withdrawn: the retained bulletin is cleared; the posture is normal again.
+    let r = n
+        .http
+        .delete(n.url(&format!("/api/v1/bulletins/{id}")))
+        .bearer_auth(&analyst)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = subscriber(&format!("{prefix}/#"), &format!("{prefix}-after")).await;
+    wait_until("the posture, retained, is normal", 10, || {
+        after.lock().unwrap().iter().any(|(t, p, _)| {
+            *t == posture_topic
+                && serde_json::from_slice::<serde_json::Value>(p)
+                    .is_ok_and(|v| v["posture"]["level"] == "normal")
+        })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !has(&after, &bulletin_topic),
+        "a withdrawn bulletin is not retained"
+    );
+    // Leave the broker clean: clear the retained posture.
+    let (host, port) = BROKER.split_once(':').unwrap();
+    let (c, mut ev) = AsyncClient::new(
+        MqttOptions::new(format!("{prefix}-clean"), host, port.parse().unwrap()),
+        8,
+    );
+    c.publish(&posture_topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Ok(e) = ev.poll().await {
+            if matches!(e, Event::Incoming(Packet::PubAck(_))) {
+                break;
+            }
+        }
+    })
+    .await;
+    n.stop().await;
+}
+
+/// A broker that is not there: the channel shows failing with the error.
+#[tokio::test]
+async fn an_unreachable_broker_shows_as_failing_delivery() {
+    let port = free_port();
+    let n = support::TestNode::start(&format!("[delivery.mqtt]\nport = {port}\n")).await;
+    let admin = n.admin().await;
+    let status = support::eventually(Duration::from_secs(10), "failing shown", || {
+        let n = &n;
+        let admin = admin.clone();
+        async move {
+            let s = n.get_json(&admin, "/api/v1/delivery").await;
+            (s[0]["failing"] == true).then_some(s)
+        }
+    })
+    .await;
+    assert_eq!(
+        status[0]["url"],
+        format!("mqtt://127.0.0.1:{port}/dronewatch")
+    );
+    assert!(
+        status[0]["last_error"].as_str().unwrap().contains("MQTT"),
+        "{status}"
+    );
+    n.stop().await;
 }

@@ -54,10 +54,19 @@ async fn jetstream_answers(url: &str) -> bool {
             .await
             .map_err(|e| eprintln!("connect {url}: {e}"))
             .ok()?;
-        match async_nats::jetstream::new(client)
-            .get_stream("DW_probe-that-does-not-exist")
-            .await
-        {
+        let js = async_nats::jetstream::new(client);
+        // A stream that is never deleted: NATS 2.9 removes the account's stream directory
+        // when its last stream goes, and a test creating a stream at that moment fails
+        // with "could not create storage directory" (seen when parallel tests cleaned up).
+        let _ = js
+            .get_or_create_stream(async_nats::jetstream::stream::Config {
+                name: "DW_tests-anchor".into(),
+                subjects: vec!["dwtests.anchor".into()],
+                max_messages: 1,
+                ..Default::default()
+            })
+            .await;
+        match js.get_stream("DW_probe-that-does-not-exist").await {
             Ok(_) => Some(()),
             Err(e) => match e.kind() {
                 async_nats::jetstream::context::GetStreamErrorKind::JetStream(_) => Some(()),

@@ -7,7 +7,8 @@ import { Picture } from "../picture";
 import { Stream } from "../stream";
 import type { AgentView, AlertView, Me, SensorView, WarningView } from "../types";
 
-interface WebhookStatus {
+interface DeliveryStatus {
+  channel: string;
   url: string;
   failing: boolean;
   last_error?: string | null;
@@ -130,13 +131,13 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
     const behindS = picture.processedToNs ? (Date.now() - picture.processedToNs / 1e6) / 1000 : NaN;
     lag.textContent = Number.isFinite(behindS) ? ` picture ${behindS.toFixed(1)} s behind` : "";
   }, 1000);
-  // A webhook that fails is the watch officer's to know: alerts may not reach its receiver.
+  // A delivery channel that fails is the watch officer's to know: alerts may not reach it.
   const drawDelivery = async () => {
-    const hooks = await api.get<WebhookStatus[]>("/delivery").catch(() => [] as WebhookStatus[]);
+    const hooks = await api.get<DeliveryStatus[]>("/delivery").catch(() => [] as DeliveryStatus[]);
     const bad = hooks.filter((w) => w.failing);
     deliveryBanner.hidden = bad.length === 0;
     deliveryBanner.textContent = bad
-      .map((w) => `Delivery to ${w.url} failing: ${w.last_error ?? "error"} (${w.dead_lettered} undelivered)`)
+      .map((w) => `Delivery (${w.channel}) to ${w.url} failing: ${w.last_error ?? "error"} (${w.dead_lettered} undelivered)`)
       .join(" · ");
   };
   if (me.role !== "agent") {

@@ -168,16 +168,17 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// How each webhook is doing: deliveries, retries, dead letters and the last error
+/// How each delivery channel (webhook, MQTT) is doing: deliveries, retries, dead letters
+/// and the last error
 /// (operators, analysts, admins).
 #[utoipa::path(get, path = "/api/v1/delivery", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = Vec<crate::delivery::WebhookStatus>, description = "One per configured webhook")))]
+    responses((status = 200, body = Vec<crate::delivery::DeliveryStatus>, description = "One per configured channel")))]
 pub(crate) async fn delivery_status(
     State(s): State<AppState>,
     who: Authed,
-) -> Result<axum::Json<Vec<crate::delivery::WebhookStatus>>, ApiError> {
+) -> Result<axum::Json<Vec<crate::delivery::DeliveryStatus>>, ApiError> {
     who.require(Perm::ReadHistory)?;
-    Ok(axum::Json(crate::live::lock(&s.delivery.webhooks).clone()))
+    Ok(axum::Json(crate::live::lock(&s.delivery.channels).clone()))
 }
 
 /// Liveness: the process answers. Says nothing else.
