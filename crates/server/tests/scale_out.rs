@@ -145,6 +145,15 @@ async fn a_sector_buffers_while_cut_off_and_hq_gets_everything_once() {
             .any(|s| s["id"] == format!("{sector}/load-radar-0").as_str()),
         "{sensors}"
     );
+    // Bulletins are a sector's: an HQ node refuses them (it has no threat stage).
+    let r = hq
+        .post(
+            &hq_admin,
+            "/api/v1/bulletins",
+            &serde_json::json!({"text": "Attacks expected.", "posture": "high"}),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
     hq.stop().await;
     node.stop().await;
 }

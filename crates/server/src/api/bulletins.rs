@@ -221,6 +221,18 @@ fn view(mut b: Bulletin, agents: &[String], t: TimeNs, only_agent: Option<&str>)
     }
 }
 
+/// Bulletins belong to a sector node: its threat stage applies the posture and its agents
+/// acknowledge. An HQ node runs no threat stage and has no agents of its own.
+fn sector_node(s: &AppState) -> Result<(), ApiError> {
+    if s.threat.is_closed() {
+        return Err(ApiError::Conflict(
+            "this node runs no threat stage (an HQ node): publish bulletins on the sector's node"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 fn agent_only(who: &crate::auth::Principal) -> Option<&str> {
     (who.role == Role::Agent).then_some(who.user.as_str())
 }
@@ -281,6 +293,7 @@ pub async fn publish(
     Json(req): Json<NewBulletin>,
 ) -> Result<(axum::http::StatusCode, Json<BulletinView>), ApiError> {
     let who = who.require(Perm::Publish)?.clone();
+    sector_node(&s)?;
     let t = crate::clock::now();
     let text = req.text.trim().to_owned();
     if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
@@ -353,6 +366,7 @@ pub async fn acknowledge(
             "only agents acknowledge bulletins".into(),
         ));
     }
+    sector_node(&s)?;
     let t = crate::clock::now();
     let found = s
         .bulletins
@@ -409,6 +423,7 @@ pub async fn withdraw(
     Path(id): Path<String>,
 ) -> Result<Json<BulletinView>, ApiError> {
     let who = who.require(Perm::Publish)?.clone();
+    sector_node(&s)?;
     let t = crate::clock::now();
     match s.bulletins.get(&id) {
         None => return Err(ApiError::NotFound(format!("bulletin {id}"))),
