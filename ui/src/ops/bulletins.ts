@@ -2,6 +2,7 @@
 // agents who have not acknowledged it; analysts and admins publish (the area is the map's
 // current view) and withdraw them.
 
+import type { Geometry } from "geojson";
 import type { Api } from "../api";
 import { type BulletinView, type PostureLevel, validity } from "../bulletins";
 import { clear, h } from "../dom";
@@ -57,6 +58,9 @@ export class BulletinPanel {
     const current = [...this.bulletins.values()]
       .filter((b) => !b.withdrawn_unix_ns && (!b.valid_until_unix_ns || b.valid_until_unix_ns > now))
       .sort((a, b) => b.published_unix_ns - a.published_unix_ns);
+    this.map.setBulletinAreas(
+      current.filter((b) => b.area).map((b) => ({ polygon: b.area as Geometry, posture: b.posture, text: b.text })),
+    );
     if (!current.length) this.list.append(h("li", { class: "muted" }, "No bulletins in force."));
     for (const b of current) {
       const who = b.unacknowledged.length

@@ -26,6 +26,9 @@ export class ConfigPanel {
   private draft: [number, number][] = [];
   private drawing = false;
   private status = h("p", { class: "muted", role: "status" });
+  /// The admin sections load when the panel opens: every role builds it (for the zones on
+  /// the map), and only admins may read the users.
+  private sectionLoads: (() => Promise<void>)[] = [];
 
   constructor(
     private readonly api: Api,
@@ -94,6 +97,7 @@ export class ConfigPanel {
 
   async open(): Promise<void> {
     this.el.hidden = false;
+    for (const load of this.sectionLoads) void load().catch(() => undefined);
     await this.load();
   }
 
@@ -149,7 +153,7 @@ export class ConfigPanel {
         said.textContent = e instanceof ApiError ? e.message : String(e);
       }
     });
-    void load().catch(() => undefined);
+    this.sectionLoads.push(load);
     return [h("h2", {}, "Allow-list (friendly drones)"), text, save, said];
   }
 
@@ -187,7 +191,7 @@ export class ConfigPanel {
         said.textContent = e instanceof ApiError ? e.message : String(e);
       }
     });
-    void load().catch(() => undefined);
+    this.sectionLoads.push(load);
     return [h("h2", {}, "Users"), list, h("div", { class: "zone-form" }, name, role, pass, add), said];
   }
 }

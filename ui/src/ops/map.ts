@@ -31,6 +31,7 @@ export class PictureMap {
   private ready = false;
   private labels = new Map<string, maplibregl.Marker>();
   private zones: FeatureCollection | null = null;
+  private bulletinAreas: { polygon: Geometry; posture: string; text: string }[] = [];
 
   constructor(
     private readonly picture: Picture,
@@ -51,6 +52,7 @@ export class PictureMap {
       void addOutlines(this.map, !opts.sector.tile_url);
       this.ready = true;
       if (this.zones) this.setZones(this.zones);
+      this.setBulletinAreas(this.bulletinAreas);
       this.redraw(new Set(["tracks", "sensors", "agents", "sightings", "alerts"]));
     });
     this.map.on("click", "dw-tracks", (e) => {
@@ -90,6 +92,17 @@ export class PictureMap {
     );
   }
 
+  /// The areas of the bulletins in force: where the intelligence applies, dashed in the
+  /// posture's colour.
+  setBulletinAreas(areas: { polygon: Geometry; posture: string; text: string }[]): void {
+    this.bulletinAreas = areas;
+    if (!this.ready) return;
+    this.set(
+      "dw-bulletins",
+      areas.map((a) => feature(a.polygon, { color: a.posture === "high" ? "#f85149" : a.posture === "elevated" ? "#d29922" : "#8b949e" })),
+    );
+  }
+
   /// A zone being drawn.
   setDraft(coords: [number, number][]): void {
     if (!this.ready) return;
@@ -104,7 +117,7 @@ export class PictureMap {
 
   private addOverlay(): void {
     const m = this.map;
-    for (const id of ["zones", "coverage", "draft", "history", "trails", "vectors", "tracks", "operators", "sensors", "agents", "sightings"]) {
+    for (const id of ["zones", "bulletins", "coverage", "draft", "history", "trails", "vectors", "tracks", "operators", "sensors", "agents", "sightings"]) {
       m.addSource(`dw-${id}`, { type: "geojson", data: empty() });
     }
     m.addLayer({
@@ -119,6 +132,12 @@ export class PictureMap {
       type: "line",
       source: "dw-zones",
       paint: { "line-color": ["get", "color"], "line-width": ["case", ["==", ["get", "kind"], "border"], 3, 1.5] },
+    });
+    m.addLayer({
+      id: "dw-bulletins",
+      type: "line",
+      source: "dw-bulletins",
+      paint: { "line-color": ["get", "color"], "line-width": 2, "line-dasharray": [3, 2] },
     });
     m.addLayer({
       id: "dw-coverage",
