@@ -160,7 +160,9 @@ pub async fn start_with_admin_password(
     let _ = threat_tx.try_send(crate::pipeline::threat::ThreatCommand::SetPosture(
         bulletins.windows(),
     ));
-    let exercise = Arc::new(watch::Sender::new(api::exercise::ExerciseState::default()));
+    let exercise = Arc::new(watch::Sender::new(
+        api::exercise::ExerciseState::load(&cfg.data_dir).map_err(NodeError::Invalid)?,
+    ));
 
     match cfg.node.role {
         NodeRole::Sector => {
@@ -246,6 +248,7 @@ pub async fn start_with_admin_password(
         sector: cfg.node.sector.clone(),
         node: cfg.node.name.clone(),
         blobs_dir: cfg.data_dir.join("photos"),
+        data_dir: cfg.data_dir.clone(),
         limits: Arc::new(api::Limits::new(&cfg.http)),
         ready: ready.clone(),
         started: Instant::now(),

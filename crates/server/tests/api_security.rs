@@ -696,3 +696,42 @@ async fn bulletins_are_published_acknowledged_by_each_agent_and_kept() {
     }
     n.stop().await;
 }
+
+/// The exercise state outlives a restart: still running after one, and the last one's
+/// record after the next.
+#[tokio::test]
+async fn a_running_exercise_survives_a_restart() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let r = n
+        .post(
+            &admin,
+            "/api/v1/exercise",
+            &json!({"name": "drone attack on Post Mariposa"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let dir = n.stop().await;
+    let n = TestNode::start_in(dir, "").await;
+    let admin = n.admin().await;
+    let st = n.get_json(&admin, "/api/v1/exercise").await;
+    assert_eq!(
+        st["running"]["name"], "drone attack on Post Mariposa",
+        "{st}"
+    );
+    let r = n
+        .http
+        .delete(n.url("/api/v1/exercise"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let dir = n.stop().await;
+    let n = TestNode::start_in(dir, "").await;
+    let admin = n.admin().await;
+    let st = n.get_json(&admin, "/api/v1/exercise").await;
+    assert!(st["running"].is_null(), "{st}");
+    assert_eq!(st["last"]["ended_by"], "admin", "{st}");
+    n.stop().await;
+}

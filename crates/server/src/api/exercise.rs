@@ -32,11 +32,34 @@ pub struct ExerciseInfo {
     pub ended_unix_ns: Option<i64>,
 }
 
-/// The running exercise, if any, and the last one that ended.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The running exercise, if any, and the last one that ended. Kept in the data directory
+/// (`exercise.json`): a node restarted during an exercise is still in it, and the last
+/// one's after-action summary is still there.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExerciseState {
     pub running: Option<ExerciseInfo>,
     pub last: Option<ExerciseInfo>,
+}
+
+const EXERCISE_FILE: &str = "exercise.json";
+
+impl ExerciseState {
+    /// The state kept in `data_dir`, or none.
+    pub fn load(data_dir: &std::path::Path) -> Result<Self, String> {
+        let path = data_dir.join(EXERCISE_FILE);
+        if !path.exists() {
+            return Ok(Self::default());
+        }
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn save(&self, data_dir: &std::path::Path) -> Result<(), ApiError> {
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| ApiError::Internal(e.to_string()))?;
+        super::context::write_atomically(&data_dir.join(EXERCISE_FILE), &text)
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -237,7 +260,12 @@ pub async fn start(
         ended_by: None,
         ended_unix_ns: None,
     };
-    s.exercise.send_modify(|st| st.running = Some(info.clone()));
+    let next = ExerciseState {
+        running: Some(info.clone()),
+        ..s.exercise.borrow().clone()
+    };
+    next.save(&s.data_dir)?;
+    s.exercise.send_replace(next);
     Ok((StatusCode::CREATED, Json(info)))
 }
 
@@ -260,11 +288,13 @@ pub async fn end(State(s): State<AppState>, who: Authed) -> Result<Json<Exercise
     .await?;
     info.ended_by = Some(who.user.clone());
     info.ended_unix_ns = Some(crate::clock::now().0);
+    let next = ExerciseState {
+        running: None,
+        last: Some(info.clone()),
+    };
+    next.save(&s.data_dir)?;
     // Fusion drops the exercise's tracks when it sees this.
-    s.exercise.send_modify(|st| {
-        st.running = None;
-        st.last = Some(info.clone());
-    });
+    s.exercise.send_replace(next);
     let (reply, done) = oneshot::channel();
     s.threat
         .send(ThreatCommand::EndExercise {

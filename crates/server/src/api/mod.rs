@@ -58,6 +58,8 @@ pub struct AppState {
     pub node: String,
     /// Photos of sightings, by SHA-256.
     pub blobs_dir: PathBuf,
+    /// Where the node keeps what operators set (exercise state and the like).
+    pub data_dir: PathBuf,
     pub limits: Arc<limit::Limits>,
     /// Set once the pipeline runs; readiness reports it.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
