@@ -499,6 +499,22 @@ async fn an_exercise_is_marked_end_to_end_kept_apart_and_ended_in_one_action() {
             .all(|e| e["body"]["exercise"] == true),
         "{h}"
     );
+    // And the CSV export, which carries no body, has an exercise column.
+    let csv = n
+        .get(&admin, "/api/v1/history/export?format=csv&kind=warning")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = header
+        .iter()
+        .position(|c| *c == "exercise")
+        .expect("an exercise column");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(!rows.is_empty(), "{csv}");
+    assert!(rows.iter().all(|r| r[col] == "true"), "{csv}");
     n.stop().await;
 }
 

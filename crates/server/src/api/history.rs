@@ -21,7 +21,7 @@ use crate::view::Position;
 #[derive(Debug, Clone, Deserialize, Serialize, IntoParams)]
 pub struct HistoryParams {
     /// Comma-separated kinds: observation, track, alert, warning, sighting, sensor_health,
-    /// sensor_record, agent_fix, operator_action, audit, config. Default: every kind but
+    /// sensor_record, agent_fix, operator_action, audit, config, delivery. Default: every kind but
     /// observations and tracks.
     pub kind: Option<String>,
     /// From and to: RFC 3339 times or integer nanoseconds since the epoch.
@@ -255,8 +255,9 @@ fn csv_field(s: &str) -> String {
 }
 
 fn to_csv(events: &[StoredEvent]) -> String {
-    let mut out =
-        String::from("chain,seq,kind,t_unix_ns,source,serial,track_id,lat_deg,lon_deg,h_m,hash\n");
+    let mut out = String::from(
+        "chain,seq,kind,t_unix_ns,source,serial,track_id,lat_deg,lon_deg,h_m,exercise,hash\n",
+    );
     for e in events {
         let (lat, lon, h) = e
             .position
@@ -268,7 +269,7 @@ fn to_csv(events: &[StoredEvent]) -> String {
                 )
             });
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             e.chain.as_str(),
             e.seq,
             e.kind.as_str(),
@@ -279,10 +280,23 @@ fn to_csv(events: &[StoredEvent]) -> String {
             lat,
             lon,
             h,
+            is_exercise(e),
             hex::encode(e.hash),
         ));
     }
     out
+}
+
+/// An exercise's event: its body says so (tracks, alerts, warnings), or it came from an
+/// exercise's sensor (observations, sensor health).
+fn is_exercise(e: &StoredEvent) -> bool {
+    let from_exercise_sensor = e
+        .source
+        .as_deref()
+        .is_some_and(|s| s.starts_with(dronewatch_model::EXERCISE_PREFIX));
+    from_exercise_sensor
+        || serde_json::from_str::<serde_json::Value>(&e.body)
+            .is_ok_and(|b| b.get("exercise").and_then(serde_json::Value::as_bool) == Some(true))
 }
 
 fn to_jsonl(events: Vec<StoredEvent>) -> String {

@@ -139,6 +139,9 @@ impl ThreatStage {
         // Per alert: its history length and the time it was last sent.
         let mut alerts_sent = BTreeMap::new();
         let mut last_picture_t: Option<TimeNs> = None;
+        // The exercise tracks of the last picture: an all-clear about one that has just left
+        // the picture (the exercise ended) is still an exercise's.
+        let mut exercise_tracks = std::collections::BTreeSet::new();
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -146,7 +149,7 @@ impl ThreatStage {
                     let tracks = self.tracks_rx.borrow_and_update().clone();
                     let Some(t) = tracks.first().map(|tr| tr.t).or(last_picture_t) else { continue };
                     last_picture_t = Some(t);
-                    self.assess(t, &tracks, &mut warning_seq, &mut alerts_sent).await;
+                    self.assess(t, &tracks, &mut warning_seq, &mut alerts_sent, &mut exercise_tracks).await;
                 }
                 fix = self.agents_rx.recv() => match fix {
                     Some(fix) => self.warner.observe_agent(&fix),
@@ -167,6 +170,7 @@ impl ThreatStage {
         tracks: &[Track],
         warning_seq: &mut u64,
         sent: &mut BTreeMap<u64, (usize, TimeNs)>,
+        exercise_tracks: &mut std::collections::BTreeSet<u64>,
     ) {
         self.apply_posture();
         let warnings = self.warner.assess(t, tracks);
@@ -194,7 +198,7 @@ impl ThreatStage {
                 exercise: tracks
                     .iter()
                     .find(|tr| tr.id == w.track_id)
-                    .is_some_and(Track::is_exercise),
+                    .map_or(exercise_tracks.contains(&w.track_id.0), Track::is_exercise),
             };
             self.metrics
                 .warnings
@@ -213,6 +217,11 @@ impl ThreatStage {
             warning_views.push((view.agent_id.clone(), view));
         }
         self.hub.warnings(warning_views);
+        *exercise_tracks = tracks
+            .iter()
+            .filter(|tr| tr.is_exercise())
+            .map(|tr| tr.id.0)
+            .collect();
         let mut alert_views = Vec::new();
         for change in changes {
             let id = match change {
