@@ -178,6 +178,41 @@ fn plot_by(sensor: &str, id: u64, t: TimeNs, radar: Lla, target: Lla) -> Observa
     }
 }
 
+/// Radar `radar-a` (800 m east, 200 m north of the origin) sees a drone at 4 Hz over SAPIENT
+/// for `secs`: from `from` (ENU of `frame`), flying north at `north_mps` (negative: south).
+async fn radar_flight(
+    n: &TestNode,
+    frame: EnuFrame,
+    from: [f64; 3],
+    north_mps: f64,
+    secs: u64,
+) -> tokio::task::JoinHandle<dronewatch_server::sapient_sensor::ClientStats> {
+    let radar = frame.to_lla(&[800.0, 200.0, 5.0]);
+    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
+        .await
+        .unwrap();
+    link.register(
+        &[("radar-a".into(), SensorKind::Radar)],
+        now(),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(async move {
+        let start = Instant::now();
+        let mut k = 0u64;
+        while start.elapsed() < Duration::from_secs(secs) {
+            let t_s = start.elapsed().as_secs_f64();
+            let target = frame.to_lla(&[from[0], from[1] + north_mps * t_s, from[2]]);
+            link.push(&plot(k, now(), radar, target)).await.unwrap();
+            link.flush().await.unwrap();
+            k += 1;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        link.finish(now()).await.unwrap()
+    })
+}
+
 #[tokio::test]
 async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert() {
     let n = TestNode::start("").await;
@@ -204,30 +239,7 @@ async fn a_drone_heading_for_an_agent_warns_that_agent_only_and_raises_an_alert(
     let mut ops_ws = ws(&n, &officer, "&kinds=alerts").await;
 
     // A drone 500 m north at 60 m, flying south at 15 m/s straight at the agent.
-    let radar = frame.to_lla(&[800.0, 200.0, 5.0]);
-    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
-        .await
-        .unwrap();
-    link.register(
-        &[("radar-a".into(), SensorKind::Radar)],
-        now(),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    let feeder = tokio::spawn(async move {
-        let start = Instant::now();
-        let mut k = 0u64;
-        while start.elapsed() < Duration::from_secs(25) {
-            let t_s = start.elapsed().as_secs_f64();
-            let target = frame.to_lla(&[3.0, 500.0 - 15.0 * t_s, 60.0]);
-            link.push(&plot(k, now(), radar, target)).await.unwrap();
-            link.flush().await.unwrap();
-            k += 1;
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        link.finish(now()).await.unwrap()
-    });
+    let feeder = radar_flight(&n, frame, [3.0, 500.0, 60.0], -15.0, 25).await;
 
     let warning = next_of(&mut garcia_ws, "warning", Duration::from_secs(20))
         .await
@@ -681,30 +693,7 @@ async fn a_high_posture_bulletin_warns_an_agent_of_a_wider_pass() {
     let mut garcia_ws = ws(&n, &garcia, "&kinds=warnings,bulletins").await;
 
     // 250 m east of the agent, from 600 m north, south at 12 m/s: abeam after 50 s.
-    let radar = frame.to_lla(&[800.0, 200.0, 5.0]);
-    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
-        .await
-        .unwrap();
-    link.register(
-        &[("radar-a".into(), SensorKind::Radar)],
-        now(),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    let feeder = tokio::spawn(async move {
-        let start = Instant::now();
-        let mut k = 0u64;
-        while start.elapsed() < Duration::from_secs(22) {
-            let t_s = start.elapsed().as_secs_f64();
-            let target = frame.to_lla(&[250.0, 600.0 - 12.0 * t_s, 60.0]);
-            link.push(&plot(k, now(), radar, target)).await.unwrap();
-            link.flush().await.unwrap();
-            k += 1;
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        link.finish(now()).await.unwrap()
-    });
+    let feeder = radar_flight(&n, frame, [250.0, 600.0, 60.0], -12.0, 22).await;
     assert!(
         next_of(&mut garcia_ws, "warning", Duration::from_secs(8))
             .await
@@ -732,16 +721,7 @@ async fn a_high_posture_bulletin_warns_an_agent_of_a_wider_pass() {
         [&high.advisory, &high.warning, &high.critical].contains(&&advice.to_owned()),
         "{advice}"
     );
-    let metrics = n
-        .http
-        .get(n.url("/metrics"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = n.metrics(&admin).await;
     assert!(metrics.contains("posture_level 2"), "{metrics}");
     feeder.await.unwrap();
     n.stop().await;

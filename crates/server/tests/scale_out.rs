@@ -67,7 +67,7 @@ async fn a_sector_buffers_while_cut_off_and_hq_gets_everything_once() {
         during > cut_at_seq + 20,
         "tracks logged while cut off: {cut_at_seq} -> {during}"
     );
-    let m = node.get(&admin, "/metrics").await.text().await.unwrap();
+    let m = node.metrics(&admin).await;
     assert!(
         m.contains("dronewatch_bus_disconnected 1"),
         "the cut shows: {}",

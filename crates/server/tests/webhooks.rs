@@ -177,16 +177,7 @@ timeout_ms = 500
 
     let agent = n.token("garcia", "garcia password 123").await;
     assert_eq!(n.get(&agent, "/api/v1/delivery").await.status(), 403);
-    let metrics = n
-        .http
-        .get(n.url("/metrics"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = n.metrics(&admin).await;
     assert!(
         metrics.contains(r#"dronewatch_webhook_deliveries_total{outcome="dead_letter"} 1"#),
         "{metrics}"

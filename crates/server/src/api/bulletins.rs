@@ -170,8 +170,8 @@ impl BulletinBoard {
         }
     }
 
-    /// Applies `change` to the bulletin `id` (or, with `None`, adds `new`) and writes the
-    /// list; nothing changes in memory if it cannot be written.
+    /// Applies `edit` to a copy of the list and writes it; the list in memory changes only
+    /// once the file is written.
     fn commit(
         &self,
         edit: impl FnOnce(&mut Vec<Bulletin>) -> Result<Bulletin, ApiError>,
@@ -184,6 +184,19 @@ impl BulletinBoard {
         write_atomically(&self.path, &text)?;
         *list = next;
         Ok(changed)
+    }
+
+    /// Changes the bulletin `id` with `change` (as [`Self::commit`]); `NotFound` if there
+    /// is none.
+    fn update(&self, id: &str, change: impl FnOnce(&mut Bulletin)) -> Result<Bulletin, ApiError> {
+        self.commit(|list| {
+            let b = list
+                .iter_mut()
+                .find(|b| b.id == id)
+                .ok_or_else(|| ApiError::NotFound(format!("bulletin {id}")))?;
+            change(b);
+            Ok(b.clone())
+        })
     }
 
     fn get(&self, id: &str) -> Option<Bulletin> {
@@ -237,23 +250,29 @@ fn agent_only(who: &crate::auth::Principal) -> Option<&str> {
     (who.role == Role::Agent).then_some(who.user.as_str())
 }
 
-/// Tells the threat stage and every client: bulletins and the posture changed.
-async fn announce(s: &AppState, b: &Bulletin, agents: &[String]) -> Result<(), ApiError> {
+/// Tells the threat stage and every client that a bulletin changed, with the posture it
+/// leaves; returns the bulletin as `who` sees it.
+async fn announce(
+    s: &AppState,
+    b: Bulletin,
+    t: TimeNs,
+    who: &crate::auth::Principal,
+) -> Result<BulletinView, ApiError> {
     s.threat
         .send(ThreatCommand::SetPosture(s.bulletins.windows()))
         .await
         .map_err(|_| ApiError::Unavailable("threat stage stopped".into()))?;
-    let t = crate::clock::now();
+    let agents = recipients(s).await?;
     s.hub.publish(vec![
         LiveEvent::new(
             "bulletin",
             None,
             Audience::Everyone,
-            &view(b.clone(), agents, t, None),
+            &view(b.clone(), &agents, t, None),
         ),
         LiveEvent::new("posture", None, Audience::Everyone, &s.bulletins.posture(t)),
     ]);
-    Ok(())
+    Ok(view(b, &agents, t, agent_only(who)))
 }
 
 /// The sector's current bulletins (or, with `all=true`, every one).
@@ -341,12 +360,8 @@ pub async fn publish(
         list.push(bulletin.clone());
         Ok(bulletin)
     })?;
-    let agents = recipients(&s).await?;
-    announce(&s, &bulletin, &agents).await?;
-    Ok((
-        axum::http::StatusCode::CREATED,
-        Json(view(bulletin, &agents, t, agent_only(&who))),
-    ))
+    let view = announce(&s, bulletin, t, &who).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(view)))
 }
 
 /// An agent acknowledges a bulletin (once; a repeat keeps the first time).
@@ -398,17 +413,10 @@ pub async fn acknowledge(
         serde_json::json!({ "bulletin_id": id }),
     )
     .await?;
-    let bulletin = s.bulletins.commit(|list| {
-        let b = list
-            .iter_mut()
-            .find(|b| b.id == id)
-            .ok_or_else(|| ApiError::NotFound(format!("bulletin {id}")))?;
+    let bulletin = s.bulletins.update(&id, |b| {
         b.acknowledged.entry(who.user.clone()).or_insert(t.0);
-        Ok(b.clone())
     })?;
-    let agents = recipients(&s).await?;
-    announce(&s, &bulletin, &agents).await?;
-    Ok(Json(view(bulletin, &agents, t, agent_only(&who))))
+    announce(&s, bulletin, t, &who).await.map(Json)
 }
 
 /// Withdraw a bulletin (analyst, admin): it no longer sets the posture.
@@ -439,18 +447,11 @@ pub async fn withdraw(
         serde_json::json!({ "bulletin_id": id }),
     )
     .await?;
-    let bulletin = s.bulletins.commit(|list| {
-        let b = list
-            .iter_mut()
-            .find(|b| b.id == id)
-            .ok_or_else(|| ApiError::NotFound(format!("bulletin {id}")))?;
+    let bulletin = s.bulletins.update(&id, |b| {
         b.withdrawn_by = Some(who.user.clone());
         b.withdrawn_unix_ns = Some(t.0);
-        Ok(b.clone())
     })?;
-    let agents = recipients(&s).await?;
-    announce(&s, &bulletin, &agents).await?;
-    Ok(Json(view(bulletin, &agents, t, agent_only(&who))))
+    announce(&s, bulletin, t, &who).await.map(Json)
 }
 
 /// The sector's posture now.

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use dronewatch_store::{EventKind, NewEvent};
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 use utoipa::ToSchema;
@@ -218,15 +220,48 @@ impl Channel {
             .inc();
     }
 
-    /// The stream message with `delivery_id`, `sector` and `node` added, and its id.
-    pub(crate) fn envelope(&self, ev: &LiveEvent) -> Option<(String, serde_json::Value)> {
-        let mut msg = serde_json::from_str::<serde_json::Value>(ev.json.as_str()).ok()?;
+    /// The messages of the next batch of live events that this channel takes, each with
+    /// `delivery_id`, `sector` and `node` added; `None` once the node stops. A batch the
+    /// channel fell too far behind to see is a dead letter.
+    pub(crate) async fn next(
+        &self,
+        events: &mut broadcast::Receiver<Arc<Vec<LiveEvent>>>,
+        filter: &mut Filter,
+        stop: &CancellationToken,
+    ) -> Option<Vec<Outgoing>> {
+        let batch = tokio::select! {
+            _ = stop.cancelled() => return None,
+            b = events.recv() => b,
+        };
+        match batch {
+            Ok(batch) => Some(
+                batch
+                    .iter()
+                    .filter_map(|ev| {
+                        let msg = filter.accept(ev)?;
+                        Some(self.envelope(ev.kind, msg))
+                    })
+                    .collect(),
+            ),
+            Err(RecvError::Lagged(n)) => {
+                let error = format!(
+                    "the node produced events faster than this channel took them: {n} batches skipped"
+                );
+                self.dead_letter("lagged", 0, &error, serde_json::Value::Null)
+                    .await;
+                Some(Vec::new())
+            }
+            Err(RecvError::Closed) => None,
+        }
+    }
+
+    fn envelope(&self, kind: &'static str, mut msg: serde_json::Value) -> Outgoing {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let id = format!("{}-{}-{seq}", self.ctx.node, crate::clock::now().0);
         msg["delivery_id"] = id.clone().into();
         msg["sector"] = self.ctx.sector.clone().into();
         msg["node"] = self.ctx.node.clone().into();
-        Some((id, msg))
+        Outgoing { kind, id, msg }
     }
 
     /// Gives up on a message: counted, shown, and kept in the event log with the message.
@@ -263,6 +298,14 @@ impl Channel {
     }
 }
 
+/// One message for a channel: its stream type, delivery id and body.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub kind: &'static str,
+    pub id: String,
+    pub msg: serde_json::Value,
+}
+
 /// Which events a channel takes: the kinds it asked for, alerts only on news at or above
 /// its minimum level (per alert, the news last delivered), never an `all_clear`.
 #[derive(Debug)]
@@ -284,17 +327,18 @@ impl Filter {
         }
     }
 
-    pub(crate) fn wants(&mut self, ev: &LiveEvent) -> bool {
+    /// The event's message, parsed, if the channel takes it.
+    fn accept(&mut self, ev: &LiveEvent) -> Option<serde_json::Value> {
         if !self.kinds.iter().any(|k| k == ev.kind) {
-            return false;
+            return None;
         }
-        match ev.kind {
-            "alert" => serde_json::from_str::<serde_json::Value>(ev.json.as_str())
-                .is_ok_and(|m| alert_is_news(self.min_alert_rank, &m, &mut self.alerts)),
-            // The cheap check first: an all-clear says so near the start of its text.
-            "warning" => !ev.json.as_str().contains("\"level\":\"all_clear\""),
+        let msg = serde_json::from_str::<serde_json::Value>(ev.json.as_str()).ok()?;
+        let wanted = match ev.kind {
+            "alert" => alert_is_news(self.min_alert_rank, &msg, &mut self.alerts),
+            "warning" => msg["warning"]["level"] != "all_clear",
             _ => true,
-        }
+        };
+        wanted.then_some(msg)
     }
 }
 

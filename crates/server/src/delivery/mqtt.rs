@@ -16,11 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::{Channel, Filter, MqttDeliveryConfig, error_chain};
+use super::{Channel, Filter, MqttDeliveryConfig, Outgoing, error_chain};
 use crate::live::LiveEvent;
 
 /// Requests rumqttc queues while the broker is away.
@@ -95,29 +94,9 @@ async fn publish(
     channel: Channel,
     stop: CancellationToken,
 ) {
-    loop {
-        let batch = tokio::select! {
-            _ = stop.cancelled() => break,
-            b = events.recv() => b,
-        };
-        let batch = match batch {
-            Ok(b) => b,
-            Err(RecvError::Lagged(n)) => {
-                let error = format!(
-                    "the node produced events faster than MQTT took them: {n} batches skipped"
-                );
-                channel
-                    .dead_letter("lagged", 0, &error, serde_json::Value::Null)
-                    .await;
-                continue;
-            }
-            Err(RecvError::Closed) => break,
-        };
-        for ev in batch.iter().filter(|e| filter.wants(e)) {
-            let Some((id, msg)) = channel.envelope(ev) else {
-                continue;
-            };
-            let Some((topic, retain)) = topic_of(&base, ev.kind, &msg) else {
+    while let Some(out) = channel.next(&mut events, &mut filter, &stop).await {
+        for Outgoing { kind, id, msg } in out {
+            let Some((topic, retain)) = topic_of(&base, kind, &msg) else {
                 continue;
             };
             let body = msg.to_string();
@@ -130,7 +109,7 @@ async fn publish(
             channel.status(|s| s.in_flight += 1);
             // Closed and withdrawn: the broker forgets the retained copy (an empty retained
             // message clears it; QoS 0, nothing to deliver to anyone).
-            if !retain && ev.kind != "warning" {
+            if !retain && kind != "warning" {
                 let _ = client.try_publish(&topic, QoS::AtMostOnce, true, Vec::<u8>::new());
             }
         }

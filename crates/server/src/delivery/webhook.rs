@@ -12,11 +12,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use super::{Channel, Filter, error_chain};
+use super::{Channel, Filter, Outgoing, error_chain};
 
 /// One webhook receiver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,28 +158,8 @@ impl Webhook {
         shutdown: CancellationToken,
     ) {
         let hook = Arc::new(self);
-        loop {
-            let batch = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                b = events.recv() => b,
-            };
-            let batch = match batch {
-                Ok(b) => b,
-                Err(RecvError::Lagged(n)) => {
-                    let error = format!(
-                        "the node produced events faster than this webhook took them: {n} batches skipped"
-                    );
-                    hook.channel
-                        .dead_letter("lagged", 0, &error, serde_json::Value::Null)
-                        .await;
-                    continue;
-                }
-                Err(RecvError::Closed) => break,
-            };
-            for ev in batch.iter().filter(|e| filter.wants(e)) {
-                let Some((id, msg)) = hook.channel.envelope(ev) else {
-                    continue;
-                };
+        while let Some(out) = hook.channel.next(&mut events, &mut filter, &shutdown).await {
+            for Outgoing { id, msg, .. } in out {
                 let Ok(permit) = hook.slots.clone().try_acquire_owned() else {
                     hook.channel
                         .dead_letter(&id, 0, "too many deliveries in flight", msg)

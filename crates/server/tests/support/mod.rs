@@ -136,6 +136,13 @@ impl TestNode {
             .unwrap()
     }
 
+    /// The `/metrics` text (an admin's token).
+    pub async fn metrics(&self, admin: &str) -> String {
+        let r = self.get(admin, "/metrics").await;
+        assert_eq!(r.status(), 200, "/metrics");
+        r.text().await.unwrap()
+    }
+
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(n) = self.node.take() {
             n.stop(Duration::from_secs(10)).await;
