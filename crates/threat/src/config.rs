@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::warner::WarningLevel;
+
 /// When an agent is warned, and at which level. Every threshold is here so that a sector
 /// can tune it (and a posture level can tighten it) without code changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,6 +54,18 @@ pub struct Advice {
     pub advisory: String,
     pub warning: String,
     pub critical: String,
+}
+
+impl Advice {
+    /// The advice given with a warning at `level` (none with an all-clear).
+    pub fn for_level(&self, level: WarningLevel) -> &str {
+        match level {
+            WarningLevel::AllClear => "",
+            WarningLevel::Advisory => &self.advisory,
+            WarningLevel::Warning => &self.warning,
+            WarningLevel::Critical => &self.critical,
+        }
+    }
 }
 
 impl Default for Advice {

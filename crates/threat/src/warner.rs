@@ -121,6 +121,8 @@ struct PairState {
     /// Since when some level's condition has held at every assessment.
     held_since: Option<TimeNs>,
     issued: Option<WarningLevel>,
+    /// The `Warner::advice_version` the issued warning's advice came from.
+    advice_version: u64,
 }
 
 /// Issues [`AgentWarning`]s from tracks and agent fixes. Deterministic: iteration is in id
@@ -137,6 +139,8 @@ pub struct Warner {
     first_seen: BTreeMap<TrackId, TimeNs>,
     agent_ids: Vec<AgentId>,
     pairs: BTreeMap<(u32, TrackId), PairState>,
+    /// Counts changes of the advice: a warning issued under older advice is issued again.
+    advice_version: u64,
     // Scratch buffers, kept to avoid allocating per assessment.
     /// (index into the assessed tracks, extent within the horizon [m], sampled path).
     track_paths: Vec<(usize, f64, Vec<[f64; 3]>)>,
@@ -158,6 +162,7 @@ impl Warner {
             first_seen: BTreeMap::new(),
             agent_ids: Vec::new(),
             pairs: BTreeMap::new(),
+            advice_version: 0,
             track_paths: Vec::new(),
         }
     }
@@ -167,8 +172,13 @@ impl Warner {
     }
 
     /// A new configuration (the sector's posture changed). Warnings already issued keep
-    /// their level until the next assessment judges them under the new one.
+    /// their level until the next assessment judges them under the new one; if the advice
+    /// changed, that assessment issues them again with the new advice, so an agent already
+    /// warned is told the new procedure too.
     pub fn set_config(&mut self, cfg: WarnerConfig) {
+        if cfg.advice != self.cfg.advice {
+            self.advice_version += 1;
+        }
         self.cfg = cfg;
     }
 
@@ -376,7 +386,11 @@ impl Warner {
                 if young[*i] && pair.issued.is_none() && range_m > cfg.close_m {
                     level = WarningLevel::AllClear;
                 }
-                if pair.issued.unwrap_or(WarningLevel::AllClear) == level {
+                let issued = pair.issued.unwrap_or(WarningLevel::AllClear);
+                let advice_stale =
+                    pair.advice_version != self.advice_version && level != WarningLevel::AllClear;
+                pair.advice_version = self.advice_version;
+                if issued == level && !advice_stale {
                     continue;
                 }
                 pair.issued = Some(level);
@@ -434,12 +448,7 @@ impl Warner {
             let hour = (rel / 30.0).round() as u8 % 12;
             if hour == 0 { 12 } else { hour }
         });
-        let advice = match level {
-            WarningLevel::AllClear => "",
-            WarningLevel::Advisory => &self.cfg.advice.advisory,
-            WarningLevel::Warning => &self.cfg.advice.warning,
-            WarningLevel::Critical => &self.cfg.advice.critical,
-        };
+        let advice = self.cfg.advice.for_level(level);
         AgentWarning {
             t,
             agent_id: agent_id.clone(),

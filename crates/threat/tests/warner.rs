@@ -47,11 +47,26 @@ fn fly_with(
     drones: &[(u64, [f64; 3], [f64; 3], TrackIdentity)],
     duration_s: u32,
 ) -> Vec<AgentWarning> {
+    fly_switching(cfg, None, allow, drones, duration_s)
+}
+
+/// As [`fly_with`], with the configuration replaced at `switch.0` seconds (a posture
+/// change).
+fn fly_switching(
+    cfg: WarnerConfig,
+    mut switch: Option<(u32, WarnerConfig)>,
+    allow: AllowList,
+    drones: &[(u64, [f64; 3], [f64; 3], TrackIdentity)],
+    duration_s: u32,
+) -> Vec<AgentWarning> {
     let frame = EnuFrame::new(REF);
     let mut warner = Warner::new(cfg, REF, allow);
     let mut out = Vec::new();
     for k in 0..=duration_s {
         let t = secs(f64::from(k));
+        if let Some((_, next)) = switch.take_if(|(at_s, _)| *at_s == k) {
+            warner.set_config(next);
+        }
         warner.observe_agent(&AgentFix {
             agent_id: AgentId::new("post-1"),
             t,
@@ -157,6 +172,51 @@ fn a_raised_posture_warns_a_wider_pass_sooner_with_its_own_advice() {
         .expect("a warning");
     assert_eq!(warning.advice, high.advice.warning);
     assert!(warning.t.as_secs_f64() <= 100.0 - 40.0, "{ws:?}");
+}
+
+#[test]
+fn a_posture_change_reissues_warnings_in_force_with_the_new_advice_once() {
+    // Straight at the post: an advisory at 47 s, a warning only at 61 s; closest at 100 s.
+    let drone = [(
+        1,
+        [0.0, 1500.0, 60.0],
+        [0.0, -15.0, 0.0],
+        TrackIdentity::default(),
+    )];
+    let normal = WarnerConfig::default();
+    // Only the advice changes, so the level holds across the switch.
+    let high = WarnerConfig {
+        advice: PostureConfig::default()
+            .warner_config(&normal, PostureLevel::High)
+            .advice,
+        ..normal.clone()
+    };
+    assert_ne!(normal.advice, high.advice);
+    let before = fly(AllowList::default(), &drone, 50);
+    let last = before.last().expect("warned by t = 50 s");
+    assert_eq!(last.advice, normal.advice.for_level(last.level));
+    let ws = fly_switching(
+        normal.clone(),
+        Some((50, high.clone())),
+        AllowList::default(),
+        &drone,
+        52,
+    );
+    let at_switch: Vec<&AgentWarning> = ws.iter().filter(|w| w.t == secs(50.0)).collect();
+    assert_eq!(at_switch.len(), 1, "{ws:?}");
+    assert_eq!(at_switch[0].level, last.level);
+    assert_eq!(at_switch[0].advice, high.advice.for_level(last.level));
+    // Not again at the next assessment (the level held).
+    assert!(ws.iter().all(|w| w.t <= secs(50.0)), "{ws:?}");
+    // The same advice again (a posture set twice) issues nothing.
+    let same = fly_switching(
+        normal.clone(),
+        Some((50, normal.clone())),
+        AllowList::default(),
+        &drone,
+        50,
+    );
+    assert_eq!(same, before);
 }
 
 #[test]
