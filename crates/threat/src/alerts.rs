@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use dronewatch_model::{Lla, SensorId, TimeNs, Track, TrackId};
+use dronewatch_model::{Lla, SensorId, TimeNs, Track, TrackId, TrackStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::rules::{Assessment, Reason, ThreatLevel};
@@ -22,6 +22,10 @@ pub struct AlertConfig {
     pub lower_after_s: f64,
     /// A critical alert not acknowledged within this time is escalated [s].
     pub escalate_after_s: f64,
+    /// A track younger than this opens no alert below critical [s]: the sector's own drone
+    /// says it is a friend in its first Remote ID broadcast, which may come a second after
+    /// radar made its track (as the warner's `min_track_age_s`).
+    pub min_track_age_s: f64,
 }
 
 impl Default for AlertConfig {
@@ -32,6 +36,7 @@ impl Default for AlertConfig {
             reacquire_window_s: 60.0,
             lower_after_s: 15.0,
             escalate_after_s: 30.0,
+            min_track_age_s: 2.0,
         }
     }
 }
@@ -142,6 +147,10 @@ pub struct AlertBook {
     cfg: AlertConfig,
     alerts: BTreeMap<AlertId, Alert>,
     by_track: BTreeMap<TrackId, AlertId>,
+    /// When each live track was first in the picture.
+    first_seen: BTreeMap<TrackId, TimeNs>,
+    /// Coasting tracks whose alert a new track took over: they open none of their own.
+    handed_over: std::collections::BTreeSet<TrackId>,
     next_id: u64,
 }
 
@@ -179,6 +188,11 @@ impl AlertBook {
         let assessed: BTreeMap<TrackId, &Assessment> =
             assessments.iter().map(|a| (a.track_id, a)).collect();
         let live: BTreeMap<TrackId, &Track> = tracks.iter().map(|tr| (tr.id, tr)).collect();
+        self.first_seen.retain(|id, _| live.contains_key(id));
+        self.handed_over.retain(|id| live.contains_key(id));
+        for tr in tracks {
+            self.first_seen.entry(tr.id).or_insert(t);
+        }
 
         // Tracks that left the picture: their alerts wait for re-acquisition.
         let lost: Vec<(TrackId, AlertId)> = self
@@ -206,8 +220,34 @@ impl AlertBook {
             };
             let id = match self.by_track.get(&tr.id) {
                 Some(id) => *id,
-                None if a.level >= self.cfg.open_at => match self.reacquired(t, tr) {
+                // A spoofer's broadcast track and the track radar and RF see are one
+                // drone: the alert one of them carries is the incident's.
+                None if a.level >= self.cfg.open_at && self.twin_alerted(a) => continue,
+                None if a.level >= self.cfg.open_at
+                    && a.level < ThreatLevel::Critical
+                    && self.young(t, tr.id) =>
+                {
+                    continue;
+                }
+                None if self.handed_over.contains(&tr.id) && tr.status == TrackStatus::Coasting => {
+                    continue;
+                }
+                None if a.level >= self.cfg.open_at => match self
+                    .reacquired(t, tr)
+                    .or_else(|| self.coasting_nearby(tr, &live))
+                {
                     Some(id) => {
+                        // From a coasting track (a drone leaving a hover often gets a new
+                        // track while the old one still coasts), the alert moves over.
+                        if let Some(old) = self
+                            .alerts
+                            .get(&id)
+                            .and_then(|a| a.track_ids.last().copied())
+                            .filter(|old| self.by_track.get(old) == Some(&id))
+                        {
+                            self.by_track.remove(&old);
+                            self.handed_over.insert(old);
+                        }
                         self.by_track.insert(tr.id, id);
                         if let Some(alert) = self.alerts.get_mut(&id) {
                             alert.track_ids.push(tr.id);
@@ -328,6 +368,37 @@ impl AlertBook {
             .filter(|(_, d)| *d <= self.cfg.reacquire_radius_m)
             .min_by(|x, y| x.1.total_cmp(&y.1))
             .map(|(id, _)| id)
+    }
+
+    /// An open alert whose track is coasting within `reacquire_radius_m` of this new track.
+    fn coasting_nearby(&self, tr: &Track, live: &BTreeMap<TrackId, &Track>) -> Option<AlertId> {
+        self.alerts
+            .values()
+            .filter(|a| !a.track_lost && !a.state.is_closed())
+            .filter(|a| a.is_exercise() == tr.is_exercise())
+            .filter_map(|a| {
+                let old = live.get(a.track_ids.last()?)?;
+                (old.status == TrackStatus::Coasting)
+                    .then(|| (a.id, horizontal_m(&old.position, &tr.position)))
+            })
+            .filter(|(_, d)| *d <= self.cfg.reacquire_radius_m)
+            .min_by(|x, y| x.1.total_cmp(&y.1))
+            .map(|(id, _)| id)
+    }
+
+    /// The track came into the picture less than `min_track_age_s` ago.
+    fn young(&self, t: TimeNs, track: TrackId) -> bool {
+        self.first_seen
+            .get(&track)
+            .is_some_and(|since| t.secs_since(*since) < self.cfg.min_track_age_s)
+    }
+
+    /// The assessment's Remote ID twin carries an open alert.
+    fn twin_alerted(&self, a: &Assessment) -> bool {
+        a.twin
+            .and_then(|twin| self.by_track.get(&twin))
+            .and_then(|id| self.alerts.get(id))
+            .is_some_and(|alert| !alert.state.is_closed())
     }
 
     pub fn acknowledge(

@@ -140,6 +140,10 @@ pub struct Assessment {
     pub level: ThreatLevel,
     pub reasons: Vec<Reason>,
     pub sensors: Vec<SensorId>,
+    /// The other track of the same drone when the Remote ID mismatch rule fired: the
+    /// broadcast's track and the one radar and RF see are one incident.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin: Option<TrackId>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -359,10 +363,12 @@ impl ThreatAssessor {
                 _ => {}
             }
 
+            let mut twin_now = None;
             if let Some((twin, since)) = memory.twin
                 && t.secs_since(since) >= cfg.remote_id_mismatch_s
                 && let Some(other) = tracks.iter().position(|o| o.id == twin)
             {
+                twin_now = Some(twin);
                 let d_m = (positions[other][0] - enu[0]).hypot(positions[other][1] - enu[1]);
                 let detail = match (
                     &tr.identity.remote_id_serial,
@@ -424,6 +430,7 @@ impl ThreatAssessor {
                 level,
                 reasons,
                 sensors: tr.sensors.clone(),
+                twin: twin_now,
             });
         }
         let mut live: Vec<TrackId> = tracks.iter().map(|tr| tr.id).collect();

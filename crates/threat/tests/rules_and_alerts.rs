@@ -72,6 +72,14 @@ fn zones() -> Vec<dronewatch_threat::Zone> {
     parse_zones(&text, &f).unwrap()
 }
 
+/// The alert book for pictures of tracks already established: alerts open at first sight.
+fn established() -> AlertConfig {
+    AlertConfig {
+        min_track_age_s: 0.0,
+        ..AlertConfig::default()
+    }
+}
+
 fn rules_of(a: &dronewatch_threat::Assessment) -> Vec<Rule> {
     a.reasons.iter().map(|r| r.rule).collect()
 }
@@ -217,13 +225,12 @@ fn a_remote_id_position_off_the_radar_track_of_the_same_course_is_a_spoof_suspic
     // Another drone without Remote ID on a different course is no twin.
     let crossing = |t| track(3, t, [300.0, 200.0, 80.0], [12.0, 0.0, 0.0]);
     let mut last = Vec::new();
+    let mut book = AlertBook::new(AlertConfig::default());
     for k in 0..8 {
         let t = noon.plus_secs(f64::from(k));
-        last = assessor.assess(
-            t,
-            &[broadcast(t, 0.0), radar(t), crossing(t)],
-            &BTreeMap::new(),
-        );
+        let picture = [broadcast(t, 0.0), radar(t), crossing(t)];
+        last = assessor.assess(t, &picture, &BTreeMap::new());
+        book.update(t, &picture, &last);
         let flagged = last
             .iter()
             .filter(|a| rules_of(a).contains(&Rule::RemoteIdMismatch))
@@ -241,6 +248,13 @@ fn a_remote_id_position_off_the_radar_track_of_the_same_course_is_a_spoof_suspic
         .detail;
     assert!(why.contains("541 m from track 2"), "{why}");
     assert!(of(1).level >= ThreatLevel::Medium, "{:?}", of(1));
+    assert_eq!(
+        (of(1).twin, of(2).twin),
+        (Some(TrackId(2)), Some(TrackId(1)))
+    );
+    // The broadcast's track and the radar track are one drone: one alert, not two.
+    let alerts: Vec<_> = book.alerts().collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
 
     // Hovering drones all agree in velocity: never twins.
     let mut assessor =
@@ -270,7 +284,7 @@ fn assess_one(level: WarningLevel, t: TimeNs, tr: &Track) -> dronewatch_threat::
 
 #[test]
 fn one_alert_per_incident_across_a_track_break_with_an_audit_trail() {
-    let mut book = AlertBook::new(AlertConfig::default());
+    let mut book = AlertBook::new(established());
     let t0 = noon(0.0);
     let a = track(1, t0, [0.0, 500.0, 60.0], [0.0, -10.0, 0.0]);
     let ch = book.update(
@@ -346,8 +360,77 @@ fn one_alert_per_incident_across_a_track_break_with_an_audit_trail() {
 }
 
 #[test]
-fn levels_rise_at_once_fall_slowly_and_critical_escalates() {
+fn a_new_track_opens_no_alert_below_critical_until_its_friend_broadcast_could_come() {
+    // The sector's own drone is a radar track for a second before its first Remote ID
+    // broadcast says it is a friend: a high threat on a new track waits 2 s.
     let mut book = AlertBook::new(AlertConfig::default());
+    let tr = |id: u64, t_s: f64| track(id, noon(t_s), [0.0, 500.0, 60.0], [0.0, -10.0, 0.0]);
+    for t_s in [0.0, 1.0] {
+        let a = assess_one(WarningLevel::Warning, noon(t_s), &tr(1, t_s));
+        assert!(a.level >= ThreatLevel::Medium);
+        assert_eq!(book.update(noon(t_s), &[tr(1, t_s)], &[a]), vec![]);
+    }
+    let a = assess_one(WarningLevel::Warning, noon(2.0), &tr(1, 2.0));
+    let ch = book.update(noon(2.0), &[tr(1, 2.0)], &[a]);
+    assert!(matches!(ch.as_slice(), [AlertChange::Opened(_)]), "{ch:?}");
+    // A critical threat does not wait.
+    let mut book = AlertBook::new(AlertConfig::default());
+    let a = assess_one(WarningLevel::Critical, noon(0.0), &tr(2, 0.0));
+    assert_eq!(a.level, ThreatLevel::Critical);
+    let ch = book.update(noon(0.0), &[tr(2, 0.0)], &[a]);
+    assert!(matches!(ch.as_slice(), [AlertChange::Opened(_)]), "{ch:?}");
+}
+
+#[test]
+fn a_new_track_beside_a_coasting_one_takes_its_alert_over() {
+    // A drone leaves its hover over the post: the hover track coasts where it was, a new
+    // track follows the drone. One incident, one alert, now on the new track.
+    let mut book = AlertBook::new(established());
+    let hover = |t_s: f64, status| Track {
+        status,
+        ..track(1, noon(t_s), [0.0, 50.0, 40.0], [0.0; 3])
+    };
+    let h0 = hover(0.0, TrackStatus::Confirmed);
+    book.update(
+        noon(0.0),
+        std::slice::from_ref(&h0),
+        &[assess_one(WarningLevel::Critical, noon(0.0), &h0)],
+    );
+    let id = book.alerts().next().unwrap().id;
+    let h1 = hover(3.0, TrackStatus::Coasting);
+    let leaving = track(2, noon(3.0), [0.0, 20.0, 40.0], [0.0, -16.0, 0.0]);
+    let ch = book.update(
+        noon(3.0),
+        &[h1.clone(), leaving.clone()],
+        &[
+            assess_one(WarningLevel::Critical, noon(3.0), &h1),
+            assess_one(WarningLevel::Critical, noon(3.0), &leaving),
+        ],
+    );
+    assert_eq!(ch, vec![AlertChange::Updated(id)]);
+    assert_eq!(book.alerts().count(), 1);
+    assert_eq!(
+        book.get(id).unwrap().track_ids,
+        vec![TrackId(1), TrackId(2)]
+    );
+    assert_eq!(book.alert_for_track(TrackId(2)).map(|a| a.id), Some(id));
+    // The coasting track opens nothing of its own while it coasts.
+    let h2 = hover(4.0, TrackStatus::Coasting);
+    let on = track(2, noon(4.0), [0.0, 4.0, 40.0], [0.0, -16.0, 0.0]);
+    book.update(
+        noon(4.0),
+        &[h2.clone(), on.clone()],
+        &[
+            assess_one(WarningLevel::Critical, noon(4.0), &h2),
+            assess_one(WarningLevel::Critical, noon(4.0), &on),
+        ],
+    );
+    assert_eq!(book.alerts().count(), 1);
+}
+
+#[test]
+fn levels_rise_at_once_fall_slowly_and_critical_escalates() {
+    let mut book = AlertBook::new(established());
     let tr = |t_s: f64| track(1, noon(t_s), [0.0, 300.0, 60.0], [0.0, -10.0, 0.0]);
     let mut escalated_at = None;
     for k in 0..60 {
@@ -421,7 +504,7 @@ fn a_closed_alert_silences_its_track_only_until_the_threat_grows_or_comes_back()
     assert!(assess_quiet(noon(0.0), &tr(0.0)).level < ThreatLevel::Medium);
 
     // Resolved at high: silent while it stays high; a new alert when it turns critical.
-    let mut book = AlertBook::new(AlertConfig::default());
+    let mut book = AlertBook::new(established());
     at(&mut book, 0.0, Some(WarningLevel::Warning));
     let first = book.alerts().next().unwrap().id;
     book.resolve(first, "officer", noon(1.0), None).unwrap();
@@ -440,7 +523,7 @@ fn a_closed_alert_silences_its_track_only_until_the_threat_grows_or_comes_back()
     assert_eq!(book.get(first).unwrap().state, AlertState::Resolved);
 
     // Resolved, quiet for 15 s, then threatening again: the drone came back.
-    let mut book = AlertBook::new(AlertConfig::default());
+    let mut book = AlertBook::new(established());
     at(&mut book, 0.0, Some(WarningLevel::Warning));
     let first = book.alerts().next().unwrap().id;
     book.resolve(first, "officer", noon(1.0), None).unwrap();
@@ -459,7 +542,7 @@ fn a_closed_alert_silences_its_track_only_until_the_threat_grows_or_comes_back()
     );
 
     // A false alarm is not re-armed by a quiet spell, only by a greater threat.
-    let mut book = AlertBook::new(AlertConfig::default());
+    let mut book = AlertBook::new(established());
     at(&mut book, 0.0, Some(WarningLevel::Warning));
     let first = book.alerts().next().unwrap().id;
     book.false_alarm(first, "officer", noon(1.0), Some("a bird".into()))
