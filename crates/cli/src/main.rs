@@ -2,6 +2,9 @@
 
 mod decode;
 mod demo;
+#[cfg(test)]
+mod doc_check;
+mod evaluate;
 mod loadgen;
 mod replay;
 mod sapient_sensor;
@@ -46,6 +49,9 @@ enum Command {
     /// The border-sector simulator: write a scenario (benchmark format) or play it live into
     /// a running node.
     Simulate(simulate::SimulateArgs),
+    /// Score the threat stage's alerts over simulated border sectors (many seeds and
+    /// places) against the simulator's truth; prints a table.
+    Evaluate(evaluate::EvaluateArgs),
     /// Load a running node: a synthetic sky over SAPIENT and many WebSocket clients; prints
     /// throughput, latency and memory figures as JSON.
     Loadgen(LoadgenArgs),
@@ -137,6 +143,7 @@ fn main() -> ExitCode {
         Command::Loadgen(args) => loadgen::run_cmd(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,7 +46,7 @@ impl SectorArgs {
     }
 }
 
-fn parse_lla(s: &str) -> Result<Lla, String> {
+pub(crate) fn parse_lla(s: &str) -> Result<Lla, String> {
     let v: Vec<f64> = s
         .split(',')
         .map(|p| p.trim().parse::<f64>().map_err(|e| format!("{p:?}: {e}")))
