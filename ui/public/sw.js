@@ -1,5 +1,6 @@
 // The offline shell: the app's files are cached so field mode opens without a network.
-// The API is never cached (reports are queued by the page, not here).
+// The API is never cached (reports are queued by the page, not here). Web Push: the node's
+// notices (a warning to this agent, a sector bulletin) shown as notifications.
 const CACHE = "dronewatch-shell-v1";
 
 self.addEventListener("install", (e) => {
@@ -27,5 +28,37 @@ self.addEventListener("fetch", (e) => {
         return r;
       })
       .catch(() => caches.match(e.request).then((r) => r || caches.match("/index.html"))),
+  );
+});
+
+self.addEventListener("push", (e) => {
+  let n;
+  try {
+    n = e.data ? e.data.json() : {};
+  } catch {
+    n = { title: "dronewatch", body: e.data ? e.data.text() : "" };
+  }
+  const critical = n.level === "critical";
+  e.waitUntil(
+    self.registration.showNotification(n.title || "dronewatch", {
+      body: n.body || "",
+      tag: n.tag,
+      renotify: Boolean(n.tag),
+      // A critical warning and a bulletin stay until the agent acts on them.
+      requireInteraction: critical || n.type === "bulletin",
+      vibrate: critical ? [500, 150, 500, 150, 500] : [250, 100, 250],
+      icon: "/icon.svg",
+      badge: "/icon.svg",
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (e) => {
+  e.notification.close();
+  e.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((open) => {
+      const field = open.find((c) => new URL(c.url).hash.startsWith("#/field")) || open[0];
+      return field ? field.focus() : self.clients.openWindow("/#/field");
+    }),
   );
 });

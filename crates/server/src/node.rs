@@ -230,6 +230,7 @@ pub async fn start_with_admin_password(
             metrics: metrics.clone(),
             sector: cfg.node.sector.clone(),
             node: cfg.node.name.clone(),
+            data_dir: cfg.data_dir.clone(),
         },
         &shutdown,
         &mut tasks,

@@ -726,3 +726,235 @@ async fn a_high_posture_bulletin_warns_an_agent_of_a_wider_pass() {
     feeder.await.unwrap();
     n.stop().await;
 }
+
+/// What a push service on 127.0.0.1 was sent: (path, headers, body).
+type Pushed = std::sync::Arc<std::sync::Mutex<Vec<(String, axum::http::HeaderMap, Vec<u8>)>>>;
+
+/// A push service: `/push/gone` answers 410 (the browser unsubscribed), anything else 201.
+async fn push_service() -> (String, Pushed) {
+    let seen: Pushed = Default::default();
+    let state = seen.clone();
+    let app = axum::Router::new().route(
+        "/push/{name}",
+        axum::routing::post(
+            move |axum::extract::Path(name): axum::extract::Path<String>,
+                  headers: axum::http::HeaderMap,
+                  body: axum::body::Bytes| {
+                let seen = state.clone();
+                async move {
+                    seen.lock()
+                        .unwrap()
+                        .push((name.clone(), headers, body.to_vec()));
+                    if name == "gone" {
+                        axum::http::StatusCode::GONE
+                    } else {
+                        axum::http::StatusCode::CREATED
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+/// A browser's push keys: the subscription JSON and what decrypts its pushes.
+fn browser_keys(endpoint: &str) -> (Value, web_push_native::p256::SecretKey, [u8; 16]) {
+    use base64::Engine;
+    use web_push_native::p256::elliptic_curve::rand_core::{OsRng, RngCore};
+    use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let secret = web_push_native::p256::SecretKey::random(&mut OsRng);
+    let mut auth = [0u8; 16];
+    OsRng.fill_bytes(&mut auth);
+    let public = secret.public_key().to_encoded_point(false);
+    let sub = json!({"endpoint": endpoint, "expirationTime": null,
+        "keys": {"p256dh": b64.encode(public.as_bytes()), "auth": b64.encode(auth)}});
+    (sub, secret, auth)
+}
+
+/// Decrypts one push as the browser would, after checking its VAPID signature against
+/// the node's published key.
+fn open_push(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    vapid_key: &str,
+    secret: &web_push_native::p256::SecretKey,
+    auth: &[u8; 16],
+) -> Value {
+    use base64::Engine;
+    use web_push_native::jwt_simple::prelude::*;
+    assert_eq!(headers["content-encoding"], "aes128gcm");
+    assert_eq!(headers["ttl"], "300");
+    let vapid = headers["authorization"].to_str().unwrap();
+    let (token, k) = vapid
+        .strip_prefix("vapid t=")
+        .and_then(|s| s.split_once(", k="))
+        .expect("a VAPID authorization");
+    assert_eq!(k, vapid_key, "signed with the key the node gives browsers");
+    let key_bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(k)
+        .unwrap();
+    let claims = ES256PublicKey::from_bytes(&key_bytes)
+        .unwrap()
+        .verify_token::<NoCustomClaims>(token, None)
+        .expect("a valid VAPID signature");
+    assert_eq!(
+        claims.audiences.unwrap().into_string().unwrap(),
+        "http://127.0.0.1"
+    );
+    let plain = web_push_native::decrypt(
+        body.to_vec(),
+        secret,
+        &web_push_native::Auth::clone_from_slice(auth),
+    )
+    .expect("the browser's keys decrypt it");
+    serde_json::from_slice(&plain).unwrap()
+}
+
+#[tokio::test]
+async fn web_push_brings_an_agent_its_warning_and_the_bulletin_encrypted_and_signed() {
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let analyst = n.user(&admin, "intel", "analyst").await;
+    let garcia = n.user(&admin, "garcia", "agent").await;
+    let lee = n.user(&admin, "lee", "agent").await;
+    let (base, pushed) = push_service().await;
+    let vapid_key = n.get_json(&garcia, "/api/v1/push/key").await["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (sub, secret, auth) = browser_keys(&format!("{base}/push/garcia"));
+    let r = n.post(&garcia, "/api/v1/push/subscriptions", &sub).await;
+    assert_eq!(r.status(), 201);
+    let (gone, _, _) = browser_keys(&format!("{base}/push/gone"));
+    assert_eq!(
+        n.post(&lee, "/api/v1/push/subscriptions", &gone)
+            .await
+            .status(),
+        201
+    );
+    let (mut bad, _, _) = browser_keys("http://push.example/x");
+    let r = n.post(&lee, "/api/v1/push/subscriptions", &bad).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("endpoint"));
+    bad["endpoint"] = json!(format!("{base}/push/x"));
+    bad["keys"]["auth"] = json!("AAAA");
+    assert_eq!(
+        n.post(&lee, "/api/v1/push/subscriptions", &bad)
+            .await
+            .status(),
+        400
+    );
+
+    // A bulletin goes to every subscriber, once.
+    let r = n
+        .post(
+            &analyst,
+            "/api/v1/bulletins",
+            &json!({"text": "Attacks on agents authorised.", "posture": "elevated"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let (headers, body) = eventually(Duration::from_secs(10), "the bulletin pushed", || {
+        let pushed = pushed.clone();
+        async move {
+            let p = pushed.lock().unwrap();
+            p.iter()
+                .find(|(name, _, _)| name == "garcia")
+                .map(|(_, h, b)| (h.clone(), b.clone()))
+        }
+    })
+    .await;
+    let notice = open_push(&headers, &body, &vapid_key, &secret, &auth);
+    assert_eq!(notice["type"], "bulletin");
+    assert_eq!(notice["title"], "Bulletin: posture ELEVATED");
+    assert_eq!(notice["body"], "Attacks on agents authorised.");
+    // The push service said lee's browser is gone: the node forgets it.
+    eventually(
+        Duration::from_secs(10),
+        "the gone subscription dropped",
+        || {
+            let (n, lee) = (&n, &lee);
+            async move {
+                let subs = n.get_json(lee, "/api/v1/push/subscriptions").await;
+                (subs.as_array().unwrap().is_empty()).then_some(())
+            }
+        },
+    )
+    .await;
+    let bulletin_id = n.get_json(&garcia, "/api/v1/bulletins").await[0]["id"].clone();
+    let r = n
+        .post(
+            &garcia,
+            &format!(
+                "/api/v1/bulletins/{}/acknowledge",
+                bulletin_id.as_str().unwrap()
+            ),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+
+    // A drone straight at garcia: the warning is pushed to garcia's phone, urgently.
+    let origin = LoadConfig::default().origin;
+    let frame = EnuFrame::new(origin);
+    let p = frame.to_lla(&[0.0, 0.0, 0.0]);
+    let r = n
+        .post(
+            &garcia,
+            "/api/v1/agents/me/position",
+            &json!({"position": {"lat_deg": p.lat_deg, "lon_deg": p.lon_deg, "h_m": p.h_m}}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let feeder = radar_flight(&n, frame, [0.0, 600.0, 60.0], -12.0, 15).await;
+    let (headers, body) = eventually(Duration::from_secs(20), "a warning pushed", || {
+        let pushed = pushed.clone();
+        let (vapid_key, secret, auth) = (vapid_key.clone(), secret.clone(), auth);
+        async move {
+            let p = pushed.lock().unwrap();
+            p.iter()
+                .filter(|(name, _, _)| name == "garcia")
+                .find(|(_, h, b)| {
+                    h["urgency"] == "high"
+                        && open_push(h, b, &vapid_key, &secret, &auth)["type"] == "warning"
+                })
+                .map(|(_, h, b)| (h.clone(), b.clone()))
+        }
+    })
+    .await;
+    let notice = open_push(&headers, &body, &vapid_key, &secret, &auth);
+    let title = notice["title"].as_str().unwrap();
+    assert!(
+        title.contains(": drone ") && title.contains(" m N"),
+        "{title}"
+    );
+    assert!(
+        notice["tag"].as_str().unwrap().starts_with("track-"),
+        "{notice}"
+    );
+    assert!(!notice["body"].as_str().unwrap().is_empty(), "the advice");
+    // Every push was the bulletin (once) or garcia's own warnings; lee's only went to
+    // the gone endpoint, never again after the 410.
+    let gone = pushed
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(name, _, _)| name == "gone")
+        .count();
+    assert_eq!(gone, 1);
+    let status = n.get_json(&admin, "/api/v1/delivery").await;
+    let web_push = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == "web_push")
+        .expect("web push on the delivery status");
+    assert!(web_push["delivered"].as_u64().unwrap() >= 2, "{status}");
+    assert_eq!(web_push["dead_lettered"], 0, "{status}");
+    feeder.await.unwrap();
+    n.stop().await;
+}

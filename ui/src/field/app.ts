@@ -1,7 +1,8 @@
 // Field mode, for an agent's phone: one big button to report a drone (time, GPS and the
 // compass bearing are taken at the tap, with the phone pointed at it), the report queued
 // offline and sent once the network returns; warnings full screen with vibration and sound;
-// the agent's own position shared for its warnings.
+// the agent's own position shared for its warnings; notifications by Web Push where the
+// phone reaches a push service.
 
 import type { Api } from "../api";
 import { clear, fmtM, fmtTime, h, num } from "../dom";
@@ -13,6 +14,7 @@ import { LEVEL_RANK } from "../types";
 import { type BulletinView, type PostureView, drawPosture, validity } from "../bulletins";
 import { Outbox, type Report } from "./outbox";
 import { PhoneSensors } from "./sensors";
+import { pushControl } from "./push";
 
 /// The agent's position is sent this often while GPS has a fix.
 const POSITION_EVERY_MS = 15_000;
@@ -44,7 +46,7 @@ export function startField(root: HTMLElement, api: Api, me: Me, groundHeightM: n
   logout.addEventListener("click", () => api.logout());
   const opsLink = me.role === "agent" ? null : h("a", { href: "#/" }, "Ops view");
   root.replaceChildren(
-    h("div", { class: "field" }, h("header", {}, h("b", {}, "dronewatch"), ` ${me.user}`, h("span", { class: "spacer" }), opsLink, logout), posture, status, report, form, queue, bulletinEl, overlay),
+    h("div", { class: "field" }, h("header", {}, h("b", {}, "dronewatch"), ` ${me.user}`, h("span", { class: "spacer" }), pushControl(api), opsLink, logout), posture, status, report, form, queue, bulletinEl, overlay),
   );
 
   const drawStatus = () => {

@@ -12,6 +12,7 @@ mod history;
 mod limit;
 pub mod openapi;
 mod picture;
+mod push;
 mod reports;
 mod stream;
 pub mod ui;
@@ -138,6 +139,13 @@ pub fn router(state: AppState) -> Router {
         .route("/bulletins/{id}/acknowledge", post(bulletins::acknowledge))
         .route("/posture", get(bulletins::posture))
         .route("/delivery", get(delivery_status))
+        .route("/push/key", get(push::vapid_key))
+        .route(
+            "/push/subscriptions",
+            get(push::subscriptions)
+                .post(push::subscribe)
+                .delete(push::unsubscribe),
+        )
         .route(
             "/allow-list",
             get(context::allow_list).put(context::replace_allow_list),
@@ -170,7 +178,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// How each delivery channel (webhook, MQTT) is doing: deliveries, retries, dead letters
+/// How each delivery channel (webhook, MQTT, Web Push) is doing: deliveries, retries, dead letters
 /// and the last error
 /// (operators, analysts, admins).
 #[utoipa::path(get, path = "/api/v1/delivery", tag = "admin", security(("bearer" = [])),

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    admin, auth_routes, bulletins, context, exercise, history, picture, reports, stream, ui,
+    admin, auth_routes, bulletins, context, exercise, history, picture, push, reports, stream, ui,
 };
 
 #[derive(Debug, OpenApi)]
@@ -31,6 +31,7 @@ use super::{
         exercise::status, exercise::start, exercise::end,
         bulletins::list, bulletins::publish, bulletins::acknowledge, bulletins::withdraw,
         bulletins::posture, super::delivery_status,
+        push::vapid_key, push::subscriptions, push::subscribe, push::unsubscribe,
     ),
     modifiers(&Bearer),
     tags(
@@ -44,6 +45,7 @@ use super::{
         (name = "admin", description = "Users, device tokens, audit, integrity"),
         (name = "exercise", description = "Training incidents, marked EXERCISE end to end"),
         (name = "bulletins", description = "Intelligence bulletins to agents and the sector posture they set"),
+        (name = "push", description = "Web Push subscriptions of the field app"),
     )
 )]
 pub struct ApiDoc;

@@ -1,4 +1,5 @@
-//! Delivery beyond the WebSocket: signed JSON webhooks ([`webhook`]) and MQTT ([`mqtt`]).
+//! Delivery beyond the WebSocket: signed JSON webhooks ([`webhook`]), MQTT ([`mqtt`]) and
+//! Web Push to the field app ([`webpush`]).
 //! Each channel takes the live events it asks for from the hub (alerts at or above a
 //! level, warnings, bulletins, posture), so it sees exactly what the ops centre sees and
 //! can never slow the pipeline. A message a channel gives up on is a dead letter in the
@@ -8,8 +9,10 @@
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 pub mod webhook;
+pub mod webpush;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use dronewatch_store::{EventKind, NewEvent};
@@ -25,6 +28,7 @@ use crate::metrics::{Metrics, label};
 use crate::pipeline::{Ingest, Input};
 
 pub use webhook::{WebhookConfig, signature};
+pub use webpush::{WebPush, WebPushConfig};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -32,6 +36,8 @@ pub struct DeliverySection {
     pub webhooks: Vec<WebhookConfig>,
     /// Publish to an MQTT broker (`[delivery.mqtt]`; absent: no MQTT delivery).
     pub mqtt: Option<MqttDeliveryConfig>,
+    /// Web Push to the field app (`[delivery.web_push]`; on by default).
+    pub web_push: WebPushConfig,
 }
 
 /// Alerts, warnings, bulletins and the posture on MQTT topics under
@@ -73,7 +79,7 @@ pub(crate) const LEVELS: [&str; 5] = ["none", "low", "medium", "high", "critical
 /// How one delivery channel is doing, for the watch officer.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct DeliveryStatus {
-    /// `webhook` or `mqtt`.
+    /// `webhook`, `mqtt` or `web_push`.
     pub channel: &'static str,
     /// The receiver's address without credentials or query.
     pub url: String,
@@ -93,6 +99,8 @@ pub struct DeliveryStatus {
 #[derive(Debug, Default)]
 pub struct DeliveryBoard {
     pub channels: Mutex<Vec<DeliveryStatus>>,
+    /// The push subscriptions and the node's VAPID key, when Web Push is on.
+    pub push: Option<Arc<WebPush>>,
 }
 
 /// What every channel needs of the node.
@@ -103,6 +111,8 @@ pub struct DeliveryContext {
     pub metrics: Metrics,
     pub sector: String,
     pub node: String,
+    /// Where Web Push keeps its key and subscriptions.
+    pub data_dir: PathBuf,
 }
 
 /// Checks the configuration: called before anything starts, so a typo fails the start.
@@ -110,6 +120,7 @@ pub fn check(cfg: &DeliverySection) -> Result<(), String> {
     for (i, w) in cfg.webhooks.iter().enumerate() {
         webhook::check(w).map_err(|e| format!("delivery.webhooks[{i}]: {e}"))?;
     }
+    webpush::check(&cfg.web_push).map_err(|e| format!("delivery.web_push: {e}"))?;
     if let Some(m) = &cfg.mqtt {
         let at = |what: &str| format!("delivery.mqtt: {what}");
         if !cfg!(feature = "mqtt") {
@@ -141,7 +152,15 @@ pub fn start(
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<Arc<DeliveryBoard>, String> {
     check(cfg)?;
-    let board = Arc::new(DeliveryBoard::default());
+    let push = match cfg.web_push.enabled {
+        true => Some(Arc::new(WebPush::load(&ctx.data_dir)?)),
+        false => None,
+    };
+    let board = Arc::new(DeliveryBoard {
+        channels: Mutex::default(),
+        push: push.clone(),
+    });
+
     for w in &cfg.webhooks {
         let channel = Channel::new("webhook", webhook::shown(&w.url), &board, &ctx);
         webhook::spawn(w, channel, shutdown, tasks)?;
@@ -151,6 +170,10 @@ pub fn start(
         let url = format!("mqtt://{}:{}/{}", m.host, m.port, m.prefix);
         let channel = Channel::new("mqtt", url, &board, &ctx);
         mqtt::spawn(m, channel, shutdown, tasks);
+    }
+    if let Some(push) = push {
+        let channel = Channel::new("web_push", "web push (field app)".into(), &board, &ctx);
+        webpush::spawn(&cfg.web_push, push, channel, shutdown, tasks)?;
     }
     Ok(board)
 }
@@ -423,8 +446,8 @@ mod tests {
     #[test]
     fn a_bad_mqtt_section_is_refused_by_field() {
         let section = |m: MqttDeliveryConfig| DeliverySection {
-            webhooks: Vec::new(),
             mqtt: Some(m),
+            ..DeliverySection::default()
         };
         assert_eq!(check(&section(MqttDeliveryConfig::default())), Ok(()));
         for (bad, field) in [
