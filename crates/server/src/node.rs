@@ -506,7 +506,7 @@ fn adsb_feed(a: &AdsbSection) -> Result<crate::sources::adsb::AdsbFeed, NodeErro
             addr: a.address.clone(),
         },
         "aircraft_json" => AdsbFeed::AircraftJson {
-            location: if a.address.starts_with("http://") {
+            location: if a.address.starts_with("http://") || a.address.starts_with("https://") {
                 JsonLocation::Http(a.address.clone())
             } else {
                 JsonLocation::File(a.address.clone().into())

@@ -6,7 +6,8 @@
 //! * **Beast** binary (dump1090/readsb output port 30005): a TCP client; bytes go through
 //!   the incremental [`BeastDecoder`], frames through rs1090 into the [`AircraftTable`].
 //! * **SBS-1 / BaseStation** CSV (port 30003): a TCP client reading `\n`-terminated lines.
-//! * **aircraft.json** (readsb / dump1090): polled from a file path or an `http://` URL.
+//! * **aircraft.json** (readsb / dump1090): polled from a file path or an `http://` or
+//!   `https://` URL.
 //!   HTTP is a minimal HTTP/1.0 `GET` written here on tokio's `TcpStream` (no TLS, no
 //!   redirects, no chunked bodies: HTTP/1.0 servers send none), to keep the laptop build
 //!   free of an HTTP client stack.
@@ -66,7 +67,7 @@ pub enum AdsbFeed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JsonLocation {
     File(PathBuf),
-    /// `http://host[:port]/path`.
+    /// `http://host[:port]/path` or `https://...`.
     Http(String),
 }
 
@@ -558,53 +559,39 @@ fn read_limited(path: &std::path::Path, max: usize) -> Result<Vec<u8>, FeedError
     Ok(std::fs::read(path)?)
 }
 
-/// Minimal HTTP/1.0 GET of an `http://host[:port]/path` URL; the body of a 200 response.
+/// GET of an `http://` or `https://` URL (the system's certificates); the body of a 200
+/// response, refused past `max` bytes.
 async fn http_get(url: &str, max: usize, timeout: Duration) -> Result<Vec<u8>, FeedError> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| FeedError::Http(format!("{url:?}: only http:// URLs are supported")))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() {
-        return Err(FeedError::Http(format!("{url:?}: no host")));
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(FeedError::Http(format!(
+            "{url:?}: an http:// or https:// URL expected"
+        )));
     }
-    let addr = if authority.contains(':') {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let exchange = async {
-        let mut s = TcpStream::connect(&addr).await?;
-        let req = format!(
-            "GET {path} HTTP/1.0\r\nHost: {authority}\r\nUser-Agent: dronewatch\r\n\
-             Accept: application/json\r\nConnection: close\r\n\r\n"
-        );
-        s.write_all(req.as_bytes()).await?;
-        let mut resp = Vec::new();
-        let mut limited = (&mut s).take(max as u64 + 64 * 1024);
-        limited.read_to_end(&mut resp).await?;
-        Ok::<_, FeedError>(resp)
-    };
-    let resp = tokio::time::timeout(timeout, exchange)
+    crate::install_crypto_provider();
+    let fail =
+        |e: reqwest::Error| FeedError::Http(format!("{url}: {}", crate::delivery::error_chain(&e)));
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("dronewatch/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .build()
+        .map_err(fail)?;
+    let mut resp = client
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
         .await
-        .map_err(|_| FeedError::Http(format!("{url}: no complete response in {timeout:?}")))??;
-    let split = resp
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| FeedError::Http(format!("{url}: response has no header end")))?;
-    let head = String::from_utf8_lossy(resp.get(..split).unwrap_or(&[]));
-    let status = head.lines().next().unwrap_or("");
-    let code = status.split_whitespace().nth(1).unwrap_or("");
-    if code != "200" {
-        return Err(FeedError::Http(format!("{url}: {status:?}")));
+        .map_err(fail)?;
+    if resp.status() != reqwest::StatusCode::OK {
+        return Err(FeedError::Http(format!("{url}: HTTP {}", resp.status())));
     }
-    let body = resp.get(split + 4..).unwrap_or(&[]);
-    if body.len() > max {
-        return Err(FeedError::Http(format!("{url}: body over {max} bytes")));
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(fail)? {
+        if body.len() + chunk.len() > max {
+            return Err(FeedError::Http(format!("{url}: body over {max} bytes")));
+        }
+        body.extend_from_slice(&chunk);
     }
-    Ok(body.to_vec())
+    Ok(body)
 }
 
 /// A line from [`LineSplitter`].
@@ -885,7 +872,7 @@ mod tests {
         assert_eq!(o.identity.icao_address, Some(0x486257));
         let req = server.await.unwrap();
         assert!(
-            req.starts_with("GET /data/aircraft.json HTTP/1.0\r\n"),
+            req.starts_with("GET /data/aircraft.json HTTP/1.1\r\n"),
             "{req}"
         );
         stop.cancel();
@@ -908,10 +895,10 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("404"), "{e}");
-        let e = http_get("https://example.invalid/", 1024, Duration::from_secs(5))
+        let e = http_get("ftp://example.invalid/", 1024, Duration::from_secs(5))
             .await
             .unwrap_err();
-        assert!(e.to_string().contains("only http://"), "{e}");
+        assert!(e.to_string().contains("https:// URL expected"), "{e}");
     }
 
     #[tokio::test]
