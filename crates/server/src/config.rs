@@ -299,6 +299,9 @@ pub struct MqttSection {
     pub client_id: String,
     /// Topic prefix (docs/sensor-json.md).
     pub prefix: String,
+    /// Take every sector's sensors under the prefix (`<prefix>/+/sensors/...`), not only
+    /// this node's (`<prefix>/<node.sector>/sensors/...`): for a node that fuses several.
+    pub all_sectors: bool,
     pub username: Option<String>,
     pub password: Option<String>,
 }
@@ -311,6 +314,7 @@ impl Default for MqttSection {
             port: 1883,
             client_id: "dronewatch".into(),
             prefix: "dronewatch".into(),
+            all_sectors: false,
             username: None,
             password: None,
         }

@@ -464,8 +464,14 @@ async fn start_sources(
         let m = &cfg.sources.mqtt;
         let layout = dronewatch_sensorjson::TopicLayout::new(&m.prefix)
             .map_err(|e| NodeError::Invalid(format!("sources.mqtt.prefix: {e}")))?;
+        let filter = if m.all_sectors {
+            layout.filter_all()
+        } else {
+            layout.filter_sector(&cfg.node.sector)
+        };
         let mut mcfg =
             mqtt::MqttConfig::new(m.host.clone(), m.port, m.client_id.clone()).with_layout(layout);
+        mcfg.topic_filter = filter;
         if let (Some(u), Some(p)) = (&m.username, &m.password) {
             mcfg.credentials = Some((u.clone(), p.clone()));
         }

@@ -615,3 +615,71 @@ async fn an_unreachable_broker_shows_as_failing_delivery() {
     );
     n.stop().await;
 }
+
+#[tokio::test]
+async fn a_node_takes_its_own_sectors_sensors_only() {
+    if !broker_up("127.0.0.1:1883", "the node's own-sector subscription") {
+        return;
+    }
+    let prefix = unique("sector");
+    let extra = format!(
+        "[sources.mqtt]\nenabled = true\nclient_id = \"{prefix}-node\"\nprefix = \"{prefix}\"\n"
+    );
+    let n = support::TestNode::start(&extra).await;
+    let admin = n.admin().await;
+    let sector = n.get_json(&admin, "/api/v1/ui-config").await["sector"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The node's subscription is made once it connects: publish until it takes one.
+    let mut publisher = Publisher::connect(1883, &format!("{prefix}-pub"));
+    let mut sent = 0;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        sent += 1;
+        publisher
+            .publish(
+                &format!("{prefix}/other-sector/sensors/radar-x/detections"),
+                detection("radar-x", sent),
+            )
+            .await;
+        publisher
+            .publish(
+                &format!("{prefix}/{sector}/sensors/radar-own/detections"),
+                detection("radar-own", sent),
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if observation_sources(&n, &admin)
+            .await
+            .iter()
+            .any(|s| s == "radar-own")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no observation from the own sector"
+        );
+    }
+    publisher.wait_acked(2 * sent as usize).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sources = observation_sources(&n, &admin).await;
+    assert!(
+        sources.iter().all(|s| s != "radar-x"),
+        "another sector's sensor was taken: {sources:?}"
+    );
+    publisher.close().await;
+    n.stop().await;
+}
+
+/// The sensors of the observations in the node's log.
+async fn observation_sources(n: &support::TestNode, admin: &str) -> Vec<String> {
+    n.get_json(admin, "/api/v1/history/events?kind=observation")
+        .await["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
