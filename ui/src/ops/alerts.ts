@@ -164,14 +164,17 @@ export class AlertQueue {
             "ul",
             { class: "told" },
             ...told.map((w) =>
-              h(
-                "li",
-                {},
-                `${w.agent_id}: ${w.level}, ${fmtM(w.range_m)} at ${num(w.bearing_deg, 0)}°` +
-                  (w.clock ? ` (${w.clock} o'clock)` : "") +
-                  `, closest ${fmtM(w.cpa_m)} in ${num(w.time_to_cpa_s, 0)} s. “${w.advice}” ` +
-                  (w.acknowledged_unix_ns ? `Acknowledged ${fmtTime(w.acknowledged_unix_ns)}.` : "Not acknowledged."),
-              ),
+              // An all-clear ends the agent's warning: it has no distance or advice.
+              w.level === "all_clear"
+                ? h("li", { class: "muted" }, `${w.agent_id}: all clear ${fmtTime(w.t_unix_ns)}.`)
+                : h(
+                    "li",
+                    {},
+                    `${w.agent_id}: ${w.level}, ${fmtM(w.range_m)} at ${num(w.bearing_deg, 0)}°` +
+                      (w.clock ? ` (${w.clock} o'clock)` : "") +
+                      `, closest ${fmtM(w.cpa_m)} in ${num(w.time_to_cpa_s, 0)} s. “${w.advice}” ` +
+                      (w.acknowledged_unix_ns ? `Acknowledged ${fmtTime(w.acknowledged_unix_ns)}.` : "Not acknowledged."),
+                  ),
             ),
           )
         : h("p", { class: "muted" }, "No agent warned."),
