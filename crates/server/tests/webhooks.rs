@@ -26,6 +26,13 @@ struct Received {
 /// Answers 503 to the first `fail_first` requests, then checks the signature (401 when it
 /// is wrong) and accepts.
 async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Received>>) {
+    receiver_at("127.0.0.1:0".parse().unwrap(), fail_first).await
+}
+
+async fn receiver_at(
+    addr: std::net::SocketAddr,
+    fail_first: usize,
+) -> (String, Arc<Mutex<Received>>) {
     let seen = Arc::new(Mutex::new(Received::default()));
     let state = seen.clone();
     let app = axum::Router::new().route(
@@ -64,7 +71,7 @@ async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Received>>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, seen)
@@ -182,6 +189,57 @@ timeout_ms = 500
         metrics.contains(r#"dronewatch_webhook_deliveries_total{outcome="dead_letter"} 1"#),
         "{metrics}"
     );
+
+    // The receiver is back: the watch officer sends the dead letter again, with its
+    // delivery id; once it is delivered, a second call sends nothing.
+    let (_, back) = receiver_at(dead, 0).await;
+    let r = n
+        .post(&officer, "/api/v1/delivery/redeliver", &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["queued"], 1, "{report}");
+    let got = eventually(
+        Duration::from_secs(10),
+        "the dead letter redelivered",
+        || {
+            let back = back.clone();
+            async move {
+                let r = back.lock().unwrap();
+                (!r.accepted.is_empty()).then(|| r.accepted.clone())
+            }
+        },
+    )
+    .await;
+    assert_eq!(got[0].0, letter["delivery_id"].as_str().unwrap());
+    assert_eq!(got[0].1["bulletin"]["id"], bulletin_id);
+    eventually(Duration::from_secs(10), "the redelivery recorded", || {
+        let (n, admin) = (&n, admin.clone());
+        async move {
+            let h = n
+                .get_json(&admin, "/api/v1/history/events?kind=delivery")
+                .await;
+            (h["events"].as_array().unwrap().len() == 2).then_some(())
+        }
+    })
+    .await;
+    let again: Value = n
+        .post(&officer, "/api/v1/delivery/redeliver", &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["queued"], 0, "{again}");
+    assert_eq!(again["already_redelivered"], 1, "{again}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(back.lock().unwrap().accepted.len(), 1);
+    assert_eq!(
+        n.post(&agent, "/api/v1/delivery/redeliver", &json!({}))
+            .await
+            .status(),
+        403
+    );
+
     let report = n.node().store.verify().await.unwrap();
     assert!(report.ok(), "{report:?}");
     n.stop().await;

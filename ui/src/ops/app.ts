@@ -13,6 +13,7 @@ interface DeliveryStatus {
   failing: boolean;
   last_error?: string | null;
   dead_lettered: number;
+  redelivered: number;
 }
 import type { UiConfig } from "../uiconfig";
 import { type BulletinView, type PostureView, drawPosture } from "../bulletins";
@@ -132,13 +133,27 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
     lag.textContent = Number.isFinite(behindS) ? ` picture ${behindS.toFixed(1)} s behind` : "";
   }, 1000);
   // A delivery channel that fails is the watch officer's to know: alerts may not reach it.
+  // Dead letters of a webhook can be sent again once its receiver is back (operators).
+  const mayResend = me.role === "operator" || me.role === "admin";
   const drawDelivery = async () => {
     const hooks = await api.get<DeliveryStatus[]>("/delivery").catch(() => [] as DeliveryStatus[]);
-    const bad = hooks.filter((w) => w.failing);
+    const owed = (w: DeliveryStatus) => (w.channel === "webhook" ? w.dead_lettered - w.redelivered : 0);
+    const bad = hooks.filter((w) => w.failing || owed(w) > 0);
     deliveryBanner.hidden = bad.length === 0;
-    deliveryBanner.textContent = bad
-      .map((w) => `Delivery (${w.channel}) to ${w.url} failing: ${w.last_error ?? "error"} (${w.dead_lettered} undelivered)`)
+    const text = bad
+      .map((w) =>
+        w.failing
+          ? `Delivery (${w.channel}) to ${w.url} failing: ${w.last_error ?? "error"} (${w.dead_lettered} undelivered)`
+          : `Delivery (${w.channel}) to ${w.url}: ${owed(w)} undelivered`,
+      )
       .join(" · ");
+    const resend = h("button", { "data-testid": "redeliver" }, "Send again");
+    resend.addEventListener("click", async () => {
+      resend.disabled = true;
+      const r = await api.post<{ queued: number }>("/delivery/redeliver", {}).catch(() => null);
+      resend.textContent = r ? `${r.queued} sent again` : "failed";
+    });
+    deliveryBanner.replaceChildren(text, " ", mayResend && bad.some((w) => owed(w) > 0) ? resend : "");
   };
   if (me.role !== "agent") {
     void drawDelivery();

@@ -139,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bulletins/{id}/acknowledge", post(bulletins::acknowledge))
         .route("/posture", get(bulletins::posture))
         .route("/delivery", get(delivery_status))
+        .route("/delivery/redeliver", post(redeliver))
         .route("/push/key", get(push::vapid_key))
         .route(
             "/push/subscriptions",
@@ -189,6 +190,44 @@ pub(crate) async fn delivery_status(
 ) -> Result<axum::Json<Vec<crate::delivery::DeliveryStatus>>, ApiError> {
     who.require(Perm::ReadHistory)?;
     Ok(axum::Json(crate::live::lock(&s.delivery.channels).clone()))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedeliverRequest {
+    /// Dead letters recorded since then; default: the last 24 hours.
+    pub since_unix_ns: Option<i64>,
+}
+
+/// Sends the webhooks' dead letters again (the receiver is back): each with its delivery
+/// id, so a receiver that had it after all drops the copy; one delivered this way is not
+/// sent a third time (operators, admins; audited).
+#[utoipa::path(post, path = "/api/v1/delivery/redeliver", tag = "admin",
+    request_body = RedeliverRequest, security(("bearer" = [])),
+    responses((status = 200, body = crate::delivery::Redelivery, description = "What was queued")))]
+pub(crate) async fn redeliver(
+    State(s): State<AppState>,
+    who: Authed,
+    body: Option<axum::Json<RedeliverRequest>>,
+) -> Result<axum::Json<crate::delivery::Redelivery>, ApiError> {
+    let who = who.require(Perm::ActOnAlerts)?.clone();
+    let since = body.and_then(|b| b.0.since_unix_ns).map_or_else(
+        || crate::clock::now().plus_secs(-86_400.0),
+        dronewatch_model::TimeNs,
+    );
+    let report = s
+        .delivery
+        .redeliver(&s.store, since)
+        .await
+        .map_err(ApiError::Internal)?;
+    audit(
+        &s,
+        &who.user,
+        "delivery_redeliver",
+        serde_json::json!({"since_unix_ns": since.0, "queued": report.queued}),
+    )
+    .await?;
+    Ok(axum::Json(report))
 }
 
 /// Liveness: the process answers. Says nothing else.

@@ -30,7 +30,7 @@ use super::{
         context::zones, context::replace_zones, context::allow_list, context::replace_allow_list,
         exercise::status, exercise::start, exercise::end,
         bulletins::list, bulletins::publish, bulletins::acknowledge, bulletins::withdraw,
-        bulletins::posture, super::delivery_status,
+        bulletins::posture, super::delivery_status, super::redeliver,
         push::vapid_key, push::subscriptions, push::subscribe, push::unsubscribe,
     ),
     modifiers(&Bearer),

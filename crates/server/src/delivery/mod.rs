@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 
 use dronewatch_store::{EventKind, NewEvent};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 use utoipa::ToSchema;
@@ -87,6 +87,8 @@ pub struct DeliveryStatus {
     /// Attempts that failed and were tried again.
     pub retried: u64,
     pub dead_lettered: u64,
+    /// Dead letters sent again and delivered (`POST /api/v1/delivery/redeliver`).
+    pub redelivered: u64,
     pub in_flight: usize,
     /// The last attempt (or, for MQTT, the connection) failed.
     pub failing: bool,
@@ -101,6 +103,76 @@ pub struct DeliveryBoard {
     pub channels: Mutex<Vec<DeliveryStatus>>,
     /// The push subscriptions and the node's VAPID key, when Web Push is on.
     pub push: Option<Arc<WebPush>>,
+    /// Each webhook's queue for dead letters sent again, by its shown URL.
+    redeliver: Mutex<Vec<(String, mpsc::Sender<Again>)>>,
+}
+
+/// A dead letter to send again: its delivery id and message.
+pub(crate) type Again = (String, serde_json::Value);
+
+/// What `POST /api/v1/delivery/redeliver` did.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Redelivery {
+    /// Dead letters queued to their webhook again (same delivery id: receivers de-duplicate).
+    pub queued: usize,
+    /// Dead letters delivered by an earlier redelivery.
+    pub already_redelivered: usize,
+    /// Dead letters that cannot be sent again: the webhook is no longer configured, the
+    /// channel is MQTT or Web Push, or the node had skipped them without a message.
+    pub not_redeliverable: usize,
+}
+
+impl DeliveryBoard {
+    /// Queues the webhook dead letters recorded since `since` to their webhooks again; a
+    /// redelivered message that is delivered is recorded as such, so a later call skips it.
+    pub async fn redeliver(
+        &self,
+        store: &dronewatch_store::Store,
+        since: dronewatch_model::TimeNs,
+    ) -> Result<Redelivery, String> {
+        let events = store
+            .query(dronewatch_store::EventQuery {
+                kinds: vec![EventKind::Delivery],
+                chain: Some(EventKind::Delivery.chain()),
+                from: Some(since),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let bodies: Vec<serde_json::Value> = events
+            .iter()
+            .filter_map(|e| serde_json::from_str(&e.body).ok())
+            .collect();
+        let done: std::collections::BTreeSet<&str> = bodies
+            .iter()
+            .filter(|b| b["redelivered"] == true)
+            .filter_map(|b| b["delivery_id"].as_str())
+            .collect();
+        let queues = lock(&self.redeliver).clone();
+        let mut report = Redelivery::default();
+        for b in bodies.iter().filter(|b| b["dead_letter"] == true) {
+            let Some(id) = b["delivery_id"].as_str() else {
+                continue;
+            };
+            if done.contains(id) {
+                report.already_redelivered += 1;
+                continue;
+            }
+            let queue = queues
+                .iter()
+                .find(|(url, _)| b["channel"].as_str() == Some(url.as_str()))
+                .map(|(_, q)| q);
+            match queue {
+                Some(q) if b["message"].is_object() => {
+                    if q.send((id.to_owned(), b["message"].clone())).await.is_ok() {
+                        report.queued += 1;
+                    }
+                }
+                _ => report.not_redeliverable += 1,
+            }
+        }
+        Ok(report)
+    }
 }
 
 /// What every channel needs of the node.
@@ -157,8 +229,8 @@ pub fn start(
         false => None,
     };
     let board = Arc::new(DeliveryBoard {
-        channels: Mutex::default(),
         push: push.clone(),
+        ..DeliveryBoard::default()
     });
 
     for w in &cfg.webhooks {
@@ -285,6 +357,34 @@ impl Channel {
         msg["sector"] = self.ctx.sector.clone().into();
         msg["node"] = self.ctx.node.clone().into();
         Outgoing { kind, id, msg }
+    }
+
+    /// A queue of messages to send again, registered under this channel's URL.
+    pub(crate) fn redelivery_queue(&self) -> mpsc::Receiver<Again> {
+        let (tx, rx) = mpsc::channel(1024);
+        lock(&self.board.redeliver).push((self.url.clone(), tx));
+        rx
+    }
+
+    /// A dead letter sent again and delivered: recorded, so it is not sent a third time.
+    pub(crate) async fn redelivered(&self, id: &str) {
+        self.status(|s| s.redelivered += 1);
+        let record = NewEvent {
+            kind: EventKind::Delivery,
+            t: crate::clock::now(),
+            source: Some(self.url.clone()),
+            serial: None,
+            track_id: None,
+            position: None,
+            idempotency_key: None,
+            body: serde_json::json!({
+                "redelivered": true, "channel": self.url, "delivery_id": id,
+            })
+            .to_string(),
+        };
+        if let Err(e) = self.ctx.ingest.submit(Input::Record(record)).await {
+            warn!(error = %e, "redelivery not recorded");
+        }
     }
 
     /// Gives up on a message: counted, shown, and kept in the event log with the message.

@@ -137,7 +137,8 @@ pub(super) fn spawn(
         slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
     };
     let filter = Filter::new(&w.kinds, &w.min_alert_level);
-    tasks.spawn(hook.run(events, filter, shutdown.clone()));
+    let again = hook.channel.redelivery_queue();
+    tasks.spawn(hook.run(events, again, filter, shutdown.clone()));
     Ok(())
 }
 
@@ -154,11 +155,20 @@ impl Webhook {
     async fn run(
         self,
         mut events: tokio::sync::broadcast::Receiver<Arc<Vec<crate::live::LiveEvent>>>,
+        mut again: tokio::sync::mpsc::Receiver<super::Again>,
         mut filter: Filter,
         shutdown: CancellationToken,
     ) {
         let hook = Arc::new(self);
-        while let Some(out) = hook.channel.next(&mut events, &mut filter, &shutdown).await {
+        loop {
+            // Dead letters sent again (an operator asked) come between live batches.
+            let (out, redelivery) = tokio::select! {
+                Some((id, msg)) = again.recv() => (vec![Outgoing { kind: "redelivery", id, msg }], true),
+                out = hook.channel.next(&mut events, &mut filter, &shutdown) => match out {
+                    Some(out) => (out, false),
+                    None => break,
+                },
+            };
             for Outgoing { id, msg, .. } in out {
                 let Ok(permit) = hook.slots.clone().try_acquire_owned() else {
                     hook.channel
@@ -168,14 +178,14 @@ impl Webhook {
                 };
                 let h = hook.clone();
                 tokio::spawn(async move {
-                    h.deliver(id, msg).await;
+                    h.deliver(id, msg, redelivery).await;
                     drop(permit);
                 });
             }
         }
     }
 
-    async fn deliver(&self, id: String, msg: serde_json::Value) {
+    async fn deliver(&self, id: String, msg: serde_json::Value, redelivery: bool) {
         let body = msg.to_string().into_bytes();
         let mut wait = Duration::from_millis(self.cfg.first_retry_ms);
         let ch = &self.channel;
@@ -221,7 +231,12 @@ impl Webhook {
         };
         ch.status(|s| s.in_flight -= 1);
         match outcome {
-            Ok(()) => ch.delivered(),
+            Ok(()) => {
+                ch.delivered();
+                if redelivery {
+                    ch.redelivered(&id).await;
+                }
+            }
             Err((error, attempts)) => ch.dead_letter(&id, attempts, &error, msg).await,
         }
     }
