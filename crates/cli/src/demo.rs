@@ -28,6 +28,10 @@ pub struct DemoArgs {
     /// Stop after this many scenarios (default: until Ctrl-C).
     #[arg(long)]
     pub scenarios: Option<u64>,
+    /// Also play the Remote ID receivers over MQTT through this broker (`HOST:PORT`, e.g. a
+    /// local Mosquitto on 127.0.0.1:1883): the node subscribes, the receivers publish.
+    #[arg(long)]
+    pub mqtt: Option<String>,
 }
 
 pub fn run(args: &DemoArgs) -> Result<()> {
@@ -74,6 +78,23 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
     cfg.sources.sapient.bind = SocketAddr::from(([127, 0, 0, 1], 0));
     cfg.fusion.origin = sector.origin;
     cfg.fusion.sensors_file = Some(sensors_file);
+    let mqtt = args
+        .mqtt
+        .as_deref()
+        .map(|addr| {
+            // Its own prefix per run: a shared broker's retained or queued messages from
+            // another demo never reach this one.
+            let prefix = format!("dronewatch-demo-{}", std::process::id());
+            crate::simulate::mqtt_target(addr, &prefix, &cfg.node.sector)
+        })
+        .transpose()?;
+    if let Some(m) = &mqtt {
+        cfg.sources.mqtt.enabled = true;
+        cfg.sources.mqtt.host = m.host.clone();
+        cfg.sources.mqtt.port = m.port;
+        cfg.sources.mqtt.prefix = m.prefix.clone();
+        cfg.sources.mqtt.client_id = format!("{}-node", m.prefix);
+    }
     crate::serve::init_logging(&cfg);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -120,6 +141,7 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
             record_dir: Some(scenario_dir),
             scenarios: args.scenarios,
             exercise: None,
+            mqtt,
         };
         let sim = tokio::spawn(async move {
             let result = play(live, sbs, sim_cancel).await;

@@ -1,6 +1,7 @@
 //! Plays the sector simulator live into a running node through the interfaces real
 //! sensors and phones use: radar, RF, acoustic and Remote ID receivers as SAPIENT nodes
-//! over TCP; the helicopter's transponder as an SBS-1 (BaseStation) feed the node connects
+//! over TCP (or, given a broker, the Remote ID receivers publishing sensor JSON over MQTT,
+//! as receivers that decode Remote ID themselves do); the helicopter's transponder as an SBS-1 (BaseStation) feed the node connects
 //! to, as it would to dump1090; agents as field-app users posting their positions and
 //! sightings over HTTP with device tokens. Zones and the allow-list are set through the
 //! admin API. Scenario after scenario (a new seed each time) until cancelled.
@@ -39,6 +40,88 @@ pub struct LiveConfig {
     /// everything they cause is marked as an exercise. No agents, zones or allow-list are
     /// touched: the real ones are warned and used.
     pub exercise: Option<String>,
+    /// Publish the Remote ID receivers' detections to this MQTT broker instead of SAPIENT.
+    pub mqtt: Option<MqttTarget>,
+}
+
+/// An MQTT broker the node's `[sources.mqtt]` subscribes to, and the node's topics there.
+#[derive(Debug, Clone)]
+pub struct MqttTarget {
+    pub host: String,
+    pub port: u16,
+    pub prefix: String,
+    /// The node's sector (`node.sector`): it takes only its own sector's topics.
+    pub sector: String,
+}
+
+/// Remote ID receivers publishing sensor JSON (docs/sensor-json.md) with QoS 1.
+struct MqttLink {
+    client: rumqttc::AsyncClient,
+    target: MqttTarget,
+}
+
+impl MqttLink {
+    fn connect(target: &MqttTarget, cancel: &CancellationToken) -> Self {
+        let id = format!("dronewatch-sim-{}", std::process::id());
+        let mut opts = rumqttc::MqttOptions::new(id, target.host.clone(), target.port);
+        opts.set_keep_alive(Duration::from_secs(10));
+        let (client, mut events) = rumqttc::AsyncClient::new(opts, 1024);
+        let cancel = cancel.clone();
+        let broker = format!("{}:{}", target.host, target.port);
+        tokio::spawn(async move {
+            let mut warned = false;
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    ev = events.poll() => match ev {
+                        Ok(_) => warned = false,
+                        Err(e) => {
+                            if !warned {
+                                warn!(%broker, error = %e, "simulated Remote ID receivers: MQTT broker unreachable; retrying");
+                                warned = true;
+                            }
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    },
+                }
+            }
+        });
+        Self {
+            client,
+            target: target.clone(),
+        }
+    }
+
+    async fn publish(&self, obs: &dronewatch_model::Observation) -> Result<()> {
+        let topic = format!(
+            "{}/{}/sensors/{}/detections",
+            self.target.prefix, self.target.sector, obs.sensor_id.0
+        );
+        let payload = serde_json::to_vec(&sensor_json(obs))?;
+        self.client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
+            .await
+            .context("publishing a Remote ID detection")
+    }
+}
+
+/// An observation as a sensor JSON detection message.
+fn sensor_json(obs: &dronewatch_model::Observation) -> serde_json::Value {
+    let mut v = json!({
+        "v": 1,
+        "t": obs.t.0,
+        "sensor_id": obs.sensor_id.0,
+        "sensor_kind": obs.sensor_kind,
+        "seq": obs.id.0,
+        "measurement": obs.measurement,
+    });
+    if let Some(p) = obs.sensor_position {
+        v["sensor_position"] = json!(p);
+    }
+    if !obs.identity.is_empty() {
+        v["identity"] = json!(obs.identity);
+    }
+    v
 }
 
 /// Agents' passwords on the node: only for the demo's own throwaway users.
@@ -233,6 +316,7 @@ pub async fn play(cfg: LiveConfig, sbs: SbsFeed, cancel: CancellationToken) -> R
         }
     }
     let lines = sbs.serve(cancel.clone());
+    let mqtt = cfg.mqtt.as_ref().map(|m| MqttLink::connect(m, &cancel));
     let mut link = SapientLink::connect(cfg.sapient, 10.0)
         .await
         .context("connecting to the SAPIENT listener")?;
@@ -261,6 +345,7 @@ pub async fn play(cfg: LiveConfig, sbs: SbsFeed, cancel: CancellationToken) -> R
                 .sensors
                 .iter()
                 .filter(|s| s.kind != SensorKind::Adsb)
+                .filter(|s| !(mqtt.is_some() && s.kind == SensorKind::RemoteId))
                 .map(|s| (s.id.0.clone(), s.kind))
                 .collect();
             link.register(&sensors, epoch, Duration::from_secs(10))
@@ -269,7 +354,12 @@ pub async fn play(cfg: LiveConfig, sbs: SbsFeed, cancel: CancellationToken) -> R
             registered = true;
         }
         info!(scenario = k, seed = run.config.seed, "playing the sector");
-        play_one(&api, &tokens, &mut link, &lines, &run, &cancel).await?;
+        let links = Links {
+            sapient: &mut link,
+            mqtt: mqtt.as_ref(),
+            sbs: &lines,
+        };
+        play_one(&api, &tokens, links, &run, &cancel).await?;
         k += 1;
     }
     let _ = link.finish(dronewatch_server::clock::now()).await;
@@ -351,14 +441,25 @@ async fn set_context(api: &Api, admin: &str, run: &SectorRun) -> Result<()> {
     Ok(())
 }
 
+/// The sensor interfaces a scenario plays through.
+struct Links<'a> {
+    sapient: &'a mut SapientLink,
+    mqtt: Option<&'a MqttLink>,
+    sbs: &'a broadcast::Sender<Arc<str>>,
+}
+
 async fn play_one(
     api: &Api,
     tokens: &[String],
-    link: &mut SapientLink,
-    lines: &broadcast::Sender<Arc<str>>,
+    links: Links<'_>,
     run: &SectorRun,
     cancel: &CancellationToken,
 ) -> Result<()> {
+    let Links {
+        sapient: link,
+        mqtt,
+        sbs: lines,
+    } = links;
     let mut due: Vec<(f64, Due<'_>)> = Vec::new();
     due.extend(
         run.detections
@@ -390,7 +491,10 @@ async fn play_one(
             Due::Detection(obs) if obs.sensor_kind == SensorKind::Agent => {
                 sighting(api, tokens, run, obs, t);
             }
-            Due::Detection(obs) => link.push(obs).await?,
+            Due::Detection(obs) => match mqtt {
+                Some(m) if obs.sensor_kind == SensorKind::RemoteId => m.publish(obs).await?,
+                _ => link.push(obs).await?,
+            },
             Due::Adsb(r) => {
                 let _ = lines.send(Arc::from(sbs_lines(r, t)));
             }

@@ -92,6 +92,16 @@ pub struct SimulateArgs {
     /// exercise is ended and its after-action summary printed.
     #[arg(long, requires = "live")]
     pub exercise: Option<String>,
+    /// With `--live`: the Remote ID receivers publish sensor JSON to this MQTT broker
+    /// (`HOST:PORT`) instead of SAPIENT; the node's `[sources.mqtt]` must subscribe there.
+    #[arg(long, requires = "live")]
+    pub mqtt: Option<String>,
+    /// The node's `[sources.mqtt] prefix` (`--mqtt`).
+    #[arg(long, default_value = "dronewatch")]
+    pub mqtt_prefix: String,
+    /// The node's sector (`node.sector`), the topics' second level (`--mqtt`).
+    #[arg(long, default_value = "sector-1")]
+    pub mqtt_sector: String,
     #[arg(long, default_value = "admin")]
     pub user: String,
     /// The admin's password (default: DRONEWATCH_ADMIN_PASSWORD).
@@ -150,7 +160,31 @@ pub fn run(args: &SimulateArgs) -> Result<()> {
                 None
             },
             exercise: args.exercise.clone(),
+            mqtt: args
+                .mqtt
+                .as_deref()
+                .map(|addr| mqtt_target(addr, &args.mqtt_prefix, &args.mqtt_sector))
+                .transpose()?,
         };
         play(live, sbs, cancel).await
+    })
+}
+
+/// `HOST:PORT` of a broker, with the node's prefix and sector.
+pub(crate) fn mqtt_target(
+    addr: &str,
+    prefix: &str,
+    sector: &str,
+) -> Result<crate::sim_live::MqttTarget> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+        .filter(|(h, _)| !h.is_empty())
+        .with_context(|| format!("--mqtt {addr:?}: HOST:PORT expected"))?;
+    Ok(crate::sim_live::MqttTarget {
+        host: host.to_owned(),
+        port,
+        prefix: prefix.to_owned(),
+        sector: sector.to_owned(),
     })
 }

@@ -81,15 +81,7 @@ async fn demo_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dronewatch"))
-        .args(["demo", "--http", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.path())
-        .env("DRONEWATCH_ADMIN_PASSWORD", PASSWORD)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_demo(dir.path(), port, &[]);
     let stdout = child.stdout.take().unwrap();
     let printed = Arc::new(Mutex::new(Vec::<String>::new()));
     let lines = Arc::clone(&printed);
@@ -108,25 +100,7 @@ async fn demo_end_to_end() {
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
-    let token = loop {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the demo did not come up"
-        );
-        if let Ok(r) = http
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
-            .send()
-            .await
-            && r.status().is_success()
-        {
-            break r.json::<Value>().await.unwrap()["access_token"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let token = log_in(&http, &base, started).await;
     let get = async |path: &str| -> Value {
         let r = http
             .get(format!("{base}{path}"))
@@ -316,6 +290,55 @@ async fn demo_end_to_end() {
     );
 
     // Ctrl-C stops everything cleanly.
+    interrupt(&mut child);
+    reader.join().unwrap();
+    let banner = printed.lock().unwrap().join("\n");
+    assert!(banner.contains(&format!("{base}/")), "{banner}");
+    assert!(
+        banner.contains("password    demo test admin password"),
+        "{banner}"
+    );
+}
+
+/// `dronewatch demo` on `port` with its data in `dir`, stdout piped.
+fn spawn_demo(dir: &Path, port: u16, extra: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_dronewatch"))
+        .args(["demo", "--http", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir)
+        .args(extra)
+        .env("DRONEWATCH_ADMIN_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// The admin's access token, once the demo answers (within 20 s of `started`).
+async fn log_in(http: &reqwest::Client, base: &str, started: Instant) -> String {
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the demo did not come up"
+        );
+        if let Ok(r) = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
+            .send()
+            .await
+            && r.status().is_success()
+        {
+            return r.json::<Value>().await.unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Ctrl-C: the demo must stop cleanly within 20 s.
+fn interrupt(child: &mut std::process::Child) {
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -336,11 +359,65 @@ async fn demo_end_to_end() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(status.success(), "the demo exited with {status}");
-    reader.join().unwrap();
-    let banner = printed.lock().unwrap().join("\n");
-    assert!(banner.contains(&format!("{base}/")), "{banner}");
-    assert!(
-        banner.contains("password    demo test admin password"),
-        "{banner}"
-    );
+}
+
+#[test]
+fn with_a_broker_the_demo_plays_remote_id_over_mqtt() {
+    let up = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], 1883)),
+        Duration::from_secs(1),
+    )
+    .is_ok();
+    if !up {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the Mosquitto broker on 127.0.0.1:1883 is needed under CI"
+        );
+        eprintln!("SKIPPED: no MQTT broker on 127.0.0.1:1883");
+        return;
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let started = Instant::now();
+            let mut child = spawn_demo(dir.path(), port, &["--mqtt", "127.0.0.1:1883"]);
+            let base = format!("http://127.0.0.1:{port}");
+            dronewatch_server::install_crypto_provider();
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap();
+            let token = log_in(&http, &base, started).await;
+            // Serials come only from Remote ID, which now travels only over MQTT: the
+            // sector's own drone and the spoofer are known by them.
+            let wanted = ["USBP00SUAS000001", "1581F4QWB21SP00K"];
+            loop {
+                let tracks = http
+                    .get(format!("{base}/api/v1/tracks"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                if wanted.iter().all(|s| tracks.contains(s)) {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(45),
+                    "no Remote ID tracks over MQTT: {tracks}"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            eprintln!(
+                "mqtt demo: Remote ID tracks after {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            interrupt(&mut child);
+        });
 }
