@@ -180,7 +180,7 @@ async function main() {
       await shot(ops, "ops-alert");
     });
 
-    await check("draw a zone", async () => {
+    await check("draw a zone and drag a corner", async () => {
       const adminPage = await browser.newPage({ viewport: { width: 1500, height: 900 } });
       adminPage.setDefaultTimeout(STEP_MS);
       adminPage.on("pageerror", (e) => failures.push(`admin page error: ${e.message}`));
@@ -212,6 +212,24 @@ async function main() {
         throw new Error(`zone not around the map centre: ${JSON.stringify(z.geometry)}`);
       }
       await shot(adminPage, "ops-zones");
+
+      // Edit it: drag its first corner 80 px east on the map, save the shape.
+      await adminPage.locator('[data-zone-id] [data-testid="zone-edit"]').first().click();
+      const corner = adminPage.locator('[data-testid="zone-corner"]').first();
+      const cb = await corner.boundingBox();
+      const [x0, y0] = [cb.x + cb.width / 2, cb.y + cb.height / 2];
+      await adminPage.mouse.move(x0, y0);
+      await adminPage.mouse.down();
+      for (let k = 1; k <= 4; k++) await adminPage.mouse.move(x0 + 20 * k, y0);
+      await adminPage.mouse.up();
+      await adminPage.locator('[data-testid="zone-edit-save"]').click();
+      await adminPage.locator('[data-testid="zone-corner"]').first().waitFor({ state: "detached" });
+      const edited = (await api("GET", "/zones", admin)).features.find((f) => f.properties.name === "Forward post");
+      const [before, after] = [z.geometry.coordinates[0][0], edited?.geometry.coordinates[0][0]];
+      const ring = edited?.geometry.coordinates[0] ?? [];
+      if (!after || !(after[0] > before[0]) || Math.abs(after[1] - before[1]) > 1e-3 || ring.length !== 5 || ring[4][0] !== after[0]) {
+        throw new Error(`corner not moved east: ${JSON.stringify(before)} -> ${JSON.stringify(edited?.geometry)}`);
+      }
       await adminPage.close();
     });
 

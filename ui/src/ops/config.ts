@@ -1,6 +1,8 @@
-// Sector configuration, for admins: draw and delete zones on the map, the allow-list of
-// friendly drones, and users. Every change goes through the API, which audits it.
+// Sector configuration, for admins: draw, edit (drag the corners) and delete zones on the
+// map, the allow-list of friendly drones, and users. Every change goes through the API,
+// which audits it.
 
+import * as maplibregl from "maplibre-gl";
 import type { MapMouseEvent } from "maplibre-gl";
 import type { Feature, FeatureCollection } from "geojson";
 import type { Api } from "../api";
@@ -25,6 +27,8 @@ export class ConfigPanel {
   private zoneList = h("ul", { class: "zone-list", "data-testid": "zone-list" });
   private draft: [number, number][] = [];
   private drawing = false;
+  /// The zone whose corners are being dragged, with its markers.
+  private editing: { feature: Feature; markers: maplibregl.Marker[] } | null = null;
   private status = h("p", { class: "muted", role: "status" });
   /// The admin sections load when the panel opens: every role builds it (for the zones on
   /// the map), and only admins may read the users.
@@ -118,9 +122,65 @@ export class ConfigPanel {
     for (const f of this.zones.features) {
       const del = h("button", { title: "Delete this zone" }, "Delete");
       del.addEventListener("click", () => void this.save({ ...this.zones, features: this.zones.features.filter((x) => x !== f) }));
-      const p = f.properties ?? {};
-      this.zoneList.append(h("li", { "data-zone-id": String(f.id ?? "") }, `${String(p.name ?? f.id)} (${String(p.kind)}) `, del));
+      const li = h("li", { "data-zone-id": String(f.id ?? "") }, `${zoneLabel(f)} `);
+      if (this.editing?.feature === f) {
+        const done = h("button", { "data-testid": "zone-edit-save" }, "Save shape");
+        done.addEventListener("click", () => void this.finishEdit(true));
+        const undo = h("button", {}, "Cancel");
+        undo.addEventListener("click", () => void this.finishEdit(false));
+        li.append(done, " ", undo);
+      } else {
+        const edit = h("button", { title: "Drag its corners on the map", "data-testid": "zone-edit" }, "Edit");
+        edit.addEventListener("click", () => this.startEdit(f));
+        li.append(edit, " ", del);
+      }
+      this.zoneList.append(li);
     }
+  }
+
+  /// Puts a draggable marker on each corner (each point of a line); the outline follows.
+  private startEdit(f: Feature): void {
+    void this.finishEdit(false);
+    const g = f.geometry;
+    const ring = g.type === "Polygon" ? g.coordinates[0].slice(0, -1) : g.type === "LineString" ? g.coordinates : null;
+    if (!ring) return;
+    const closed = g.type === "Polygon";
+    const points = ring.map((c) => [c[0], c[1]] as [number, number]);
+    const outline = () => this.map.setDraft(closed ? [...points, points[0]] : points);
+    const markers = points.map((c, i) => {
+      const m = new maplibregl.Marker({ draggable: true, color: "#58a6ff", scale: 0.6 }).setLngLat(c).addTo(this.map.map);
+      m.getElement().dataset.testid = "zone-corner";
+      m.on("drag", () => {
+        const p = m.getLngLat();
+        points[i] = [p.lng, p.lat];
+        outline();
+      });
+      return m;
+    });
+    this.editing = { feature: f, markers };
+    outline();
+    this.status.textContent = `Drag the corners of ${zoneLabel(f)}; then Save shape.`;
+    this.drawList();
+  }
+
+  private async finishEdit(keep: boolean): Promise<void> {
+    const e = this.editing;
+    if (!e) return;
+    this.editing = null;
+    const points = e.markers.map((m) => {
+      const p = m.getLngLat();
+      return [p.lng, p.lat];
+    });
+    e.markers.forEach((m) => m.remove());
+    this.map.setDraft([]);
+    if (!keep) {
+      this.drawList();
+      return;
+    }
+    const geometry: Feature["geometry"] =
+      e.feature.geometry.type === "Polygon" ? { type: "Polygon", coordinates: [[...points, points[0]]] } : { type: "LineString", coordinates: points };
+    const changed: Feature = { ...e.feature, geometry };
+    await this.save({ ...this.zones, features: this.zones.features.map((x) => (x === e.feature ? changed : x)) });
   }
 
   private async save(fc: FeatureCollection): Promise<boolean> {
@@ -196,3 +256,8 @@ export class ConfigPanel {
   }
 }
 
+
+function zoneLabel(f: Feature): string {
+  const p = f.properties ?? {};
+  return `${String(p.name ?? f.id)} (${String(p.kind)})`;
+}
