@@ -4,7 +4,16 @@
 const CACHE = "dronewatch-shell-v1";
 
 self.addEventListener("install", (e) => {
-  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(["/", "/index.html", "/manifest.webmanifest", "/icon.svg"])));
+  e.waitUntil(
+    caches.open(CACHE).then(async (c) => {
+      await c.addAll(["/", "/index.html", "/manifest.webmanifest", "/icon.svg"]);
+      // The bundle's hashed files, as the page names them: cached now, so the app opens
+      // offline after its first visit (that visit's own requests came before this worker).
+      const html = await (await fetch("/index.html")).text();
+      const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+      await c.addAll(assets);
+    }),
+  );
   self.skipWaiting();
 });
 

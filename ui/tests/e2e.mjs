@@ -281,6 +281,18 @@ async function main() {
         throw new Error(`sightings added ${added}, with the note ${notes.length}: ${JSON.stringify(after.events.slice(-2))}`);
       }
     });
+    await check("field: the app's files are cached for offline use after the first visit", async () => {
+      const cached = await field.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+        const names = await caches.keys();
+        const urls = [];
+        for (const n of names) for (const r of await (await caches.open(n)).keys()) urls.push(new URL(r.url).pathname);
+        const page = [...document.querySelectorAll("script[src], link[rel=stylesheet]")].map((e) => new URL(e.src || e.href).pathname);
+        return { urls, page };
+      });
+      const missing = cached.page.filter((p) => !cached.urls.includes(p));
+      if (!cached.page.length || missing.length) throw new Error(`not cached: ${JSON.stringify(missing)} (cache: ${JSON.stringify(cached.urls)})`);
+    });
     await check("bulletin: an analyst publishes, the agent acknowledges, the officer sees who has", async () => {
       const intel = await browser.newPage({ viewport: { width: 1500, height: 900 } });
       intel.setDefaultTimeout(STEP_MS);
