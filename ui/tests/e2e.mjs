@@ -315,7 +315,13 @@ async function main() {
       await bulletin.getByText("authorised drone attacks").waitFor();
       await field.locator('[data-testid="posture"]', { hasText: "tourniquet" }).waitFor();
       await shot(field, "field-bulletin");
-      await bulletin.locator('[data-testid="ack-bulletin"]').click();
+      // The raised posture issues the drone warning again with its own advice, on top of
+      // the bulletin: the agent acknowledges it, then the bulletin.
+      for (let i = 0; i < 20 && (await bulletin.isVisible()); i++) {
+        if (await warning.isVisible()) await warning.locator('[data-testid="ack-warning"]').click({ timeout: 5000 }).catch(() => undefined);
+        else await bulletin.locator('[data-testid="ack-bulletin"]').click({ timeout: 5000 }).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 250));
+      }
       await bulletin.waitFor({ state: "hidden" });
 
       await ops.locator('[data-testid="posture"]', { hasText: "POSTURE HIGH" }).waitFor();
