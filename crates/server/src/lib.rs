@@ -24,4 +24,13 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The node's outgoing HTTP client (webhooks, Web Push, aircraft.json over HTTP): ring as
+/// the TLS provider, the system's certificates, dronewatch's user agent.
+pub(crate) fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(concat!("dronewatch/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 pub use sources::SourceEvent;

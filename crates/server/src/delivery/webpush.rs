@@ -334,11 +334,7 @@ pub(super) fn spawn(
     shutdown: &CancellationToken,
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<(), String> {
-    crate::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("dronewatch/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| format!("web push client: {e}"))?;
+    let client = crate::http_client().map_err(|e| format!("web push client: {e}"))?;
     let events = channel.ctx.hub.events.subscribe();
     let sender = Arc::new(Sender {
         cfg: cfg.clone(),

@@ -567,16 +567,12 @@ async fn http_get(url: &str, max: usize, timeout: Duration) -> Result<Vec<u8>, F
             "{url:?}: an http:// or https:// URL expected"
         )));
     }
-    crate::install_crypto_provider();
     let fail =
         |e: reqwest::Error| FeedError::Http(format!("{url}: {}", crate::delivery::error_chain(&e)));
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("dronewatch/", env!("CARGO_PKG_VERSION")))
-        .timeout(timeout)
-        .build()
-        .map_err(fail)?;
-    let mut resp = client
+    let mut resp = crate::http_client()
+        .map_err(fail)?
         .get(url)
+        .timeout(timeout)
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
