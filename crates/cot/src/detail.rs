@@ -1,0 +1,298 @@
+//! `<detail>`: read into TAK v1's split (six typed children, the rest as XML text), written
+//! back, and looked into.
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event as Xml};
+
+use crate::xml::{number, push_attr, push_text};
+use crate::{Contact, CotError, Detail, Group, PrecisionLocation, Status, Takv, Track};
+
+/// An element's attributes, unescaped; a broken or repeated one is an error.
+pub(crate) fn attrs(e: &BytesStart) -> Result<Vec<(String, String)>, CotError> {
+    let mut out = Vec::new();
+    for a in e.attributes() {
+        let a = a.map_err(|e| CotError::Xml(e.to_string()))?;
+        let key = a.key.as_ref().to_owned();
+        let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0)?;
+        out.push((key, value.into_owned()));
+    }
+    Ok(out)
+}
+
+/// Reads the children of `<detail>` up to its end tag; `text` is the whole document the
+/// reader reads, so that other children are kept as they were written.
+pub(crate) fn read_detail(r: &mut Reader<&[u8]>, text: &str) -> Result<Detail, CotError> {
+    let mut d = Detail::default();
+    loop {
+        let at = r.buffer_position();
+        let (e, empty) = match r.read_event()? {
+            Xml::Empty(e) => (e, true),
+            Xml::Start(e) => (e, false),
+            Xml::End(_) => return Ok(d),
+            Xml::Eof => return Err(CotError::Truncated),
+            // Whitespace and comments between children are not kept.
+            _ => continue,
+        };
+        let mut inner_empty = true;
+        if !empty {
+            let span = r.read_to_end(e.name())?;
+            inner_empty = slice(text, span.start, span.end).trim().is_empty();
+        }
+        let typed = inner_empty && d.take_typed(&e)?;
+        if !typed {
+            d.xml.push_str(slice(text, at, r.buffer_position()));
+        }
+    }
+}
+
+fn slice(text: &str, from: u64, to: u64) -> &str {
+    text.get(from as usize..to as usize).unwrap_or_default()
+}
+
+/// Attribute `k` of a list, if every attribute is one of `allowed`.
+fn only<'a>(
+    a: &'a [(String, String)],
+    allowed: &[&str],
+) -> Option<impl Fn(&str) -> Option<&'a str>> {
+    a.iter()
+        .all(|(k, _)| allowed.contains(&k.as_str()))
+        .then_some(move |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()))
+}
+
+/// An empty string as no value: TAK v1's strings cannot tell the two apart.
+fn some(v: Option<&str>) -> Option<String> {
+    v.filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+impl Detail {
+    /// Takes `e` into its typed field when it holds only what TAK v1's message for it holds
+    /// and the field is free; `false`: it stays XML.
+    fn take_typed(&mut self, e: &BytesStart) -> Result<bool, CotError> {
+        let a = attrs(e)?;
+        let name = e.name();
+        let taken = match name.as_ref() {
+            "contact" if self.contact.is_none() => only(&a, &["callsign", "endpoint"])
+                .and_then(|get| {
+                    Some(Contact {
+                        callsign: get("callsign")?.to_owned(),
+                        endpoint: some(get("endpoint")),
+                    })
+                })
+                .map(|c| self.contact = Some(c)),
+            "__group" if self.group.is_none() => only(&a, &["name", "role"])
+                .map(|get| Group {
+                    name: get("name").unwrap_or_default().to_owned(),
+                    role: get("role").unwrap_or_default().to_owned(),
+                })
+                .map(|g| self.group = Some(g)),
+            "precisionlocation" if self.precision_location.is_none() => {
+                only(&a, &["geopointsrc", "altsrc"])
+                    .map(|get| PrecisionLocation {
+                        geopointsrc: some(get("geopointsrc")),
+                        altsrc: some(get("altsrc")),
+                    })
+                    .map(|p| self.precision_location = Some(p))
+            }
+            "status" if self.status.is_none() => only(&a, &["battery"])
+                .and_then(|get| get("battery")?.trim().parse().ok())
+                .map(|battery| self.status = Some(Status { battery })),
+            "takv" if self.takv.is_none() => only(&a, &["device", "platform", "os", "version"])
+                .map(|get| Takv {
+                    device: get("device").unwrap_or_default().to_owned(),
+                    platform: get("platform").unwrap_or_default().to_owned(),
+                    os: get("os").unwrap_or_default().to_owned(),
+                    version: get("version").unwrap_or_default().to_owned(),
+                })
+                .map(|t| self.takv = Some(t)),
+            "track" if self.track.is_none() => {
+                let Some(get) = only(&a, &["course", "speed"]) else {
+                    return Ok(false);
+                };
+                let (Some(course), Some(speed)) = (get("course"), get("speed")) else {
+                    return Ok(false);
+                };
+                // Not numbers: kept as written rather than refusing the event.
+                let (Ok(course_deg), Ok(speed_mps)) =
+                    (number("track@course", course), number("track@speed", speed))
+                else {
+                    return Ok(false);
+                };
+                self.track = Some(Track {
+                    course_deg,
+                    speed_mps,
+                });
+                Some(())
+            }
+            _ => None,
+        };
+        Ok(taken.is_some())
+    }
+
+    /// Appends `<name a="v"...>text</name>` (self-closing without text) to [`Detail::xml`].
+    pub fn push_element(&mut self, name: &str, attrs: &[(&str, &str)], text: Option<&str>) {
+        self.xml.push('<');
+        self.xml.push_str(name);
+        for (k, v) in attrs {
+            push_attr(&mut self.xml, k, v);
+        }
+        match text {
+            None => self.xml.push_str("/>"),
+            Some(t) => {
+                self.xml.push('>');
+                push_text(&mut self.xml, t);
+                self.xml.push_str("</");
+                self.xml.push_str(name);
+                self.xml.push('>');
+            }
+        }
+    }
+
+    /// The text of the first `<remarks>` in [`Detail::xml`], unescaped.
+    pub fn remarks(&self) -> Option<String> {
+        let mut r = Reader::from_str(&self.xml);
+        loop {
+            match r.read_event().ok()? {
+                Xml::Empty(e) if e.name().as_ref() == "remarks" => return Some(String::new()),
+                Xml::Start(e) if e.name().as_ref() == "remarks" => {
+                    let span = r.read_to_end(e.name()).ok()?;
+                    let raw = slice(&self.xml, span.start, span.end);
+                    return quick_xml::escape::unescape(raw)
+                        .ok()
+                        .map(|s| s.into_owned());
+                }
+                Xml::Eof => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// The attributes of the first element `name` anywhere in [`Detail::xml`] (e.g. `link`).
+    pub fn element_attrs(&self, name: &str) -> Option<Vec<(String, String)>> {
+        let mut r = Reader::from_str(&self.xml);
+        loop {
+            match r.read_event().ok()? {
+                Xml::Empty(e) | Xml::Start(e) if e.name().as_ref() == name => {
+                    return attrs(&e).ok();
+                }
+                Xml::Eof => return None,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `<detail>` with the typed children first, then the rest as it is.
+pub(crate) fn write_detail(out: &mut String, d: &Detail) {
+    out.push_str("<detail>");
+    if let Some(c) = &d.contact {
+        out.push_str("<contact");
+        push_attr(out, "callsign", &c.callsign);
+        if let Some(e) = &c.endpoint {
+            push_attr(out, "endpoint", e);
+        }
+        out.push_str("/>");
+    }
+    if let Some(g) = &d.group {
+        out.push_str("<__group");
+        push_attr(out, "name", &g.name);
+        push_attr(out, "role", &g.role);
+        out.push_str("/>");
+    }
+    if let Some(p) = &d.precision_location {
+        out.push_str("<precisionlocation");
+        for (k, v) in [("geopointsrc", &p.geopointsrc), ("altsrc", &p.altsrc)] {
+            if let Some(v) = v {
+                push_attr(out, k, v);
+            }
+        }
+        out.push_str("/>");
+    }
+    if let Some(s) = &d.status {
+        out.push_str("<status");
+        push_attr(out, "battery", &s.battery.to_string());
+        out.push_str("/>");
+    }
+    if let Some(t) = &d.takv {
+        out.push_str("<takv");
+        push_attr(out, "device", &t.device);
+        push_attr(out, "platform", &t.platform);
+        push_attr(out, "os", &t.os);
+        push_attr(out, "version", &t.version);
+        out.push_str("/>");
+    }
+    if let Some(t) = &d.track {
+        out.push_str("<track");
+        push_attr(out, "course", &format!("{:?}", t.course_deg));
+        push_attr(out, "speed", &format!("{:?}", t.speed_mps));
+        out.push_str("/>");
+    }
+    out.push_str(&d.xml);
+    out.push_str("</detail>");
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn detail(inner: &str) -> Detail {
+        let doc = format!(
+            "<event uid='u' type='a-f-G' time='2024-01-01T00:00:00Z' stale='2024-01-01T00:01:00Z'>\
+             <point lat='1' lon='2'/><detail>{inner}</detail></event>"
+        );
+        crate::parse_xml(doc.as_bytes()).unwrap().detail
+    }
+
+    #[test]
+    fn children_tak_has_messages_for_are_typed_only_when_nothing_would_be_lost() {
+        let d = detail(
+            "<contact callsign='A 1' endpoint='*:-1:stcp'/><status battery='87'/>\
+             <track course='181.5' speed='12'/><takv os='34' version='5.2' device='x' platform='ATAK-CIV'/>",
+        );
+        assert_eq!(d.contact.unwrap().endpoint.as_deref(), Some("*:-1:stcp"));
+        assert_eq!(d.status.unwrap().battery, 87);
+        assert_eq!(d.track.unwrap().course_deg, 181.5);
+        assert_eq!(d.takv.unwrap().platform, "ATAK-CIV");
+        assert_eq!(d.xml, "");
+
+        // ATAK's readiness flag and a phone number have no place in TAK v1's messages.
+        let d = detail("<status readiness='true'/>\n  <contact callsign='B' phone='555'/>");
+        assert_eq!((d.status, d.contact), (None, None));
+        assert_eq!(
+            d.xml,
+            "<status readiness='true'/><contact callsign='B' phone='555'/>"
+        );
+
+        // A second contact stays XML; so does one with content.
+        let d = detail(
+            "<contact callsign='A'/><contact callsign='B'/><track course='1' speed='2'><x/></track>",
+        );
+        assert_eq!(d.contact.unwrap().callsign, "A");
+        assert_eq!(d.track, None);
+        assert_eq!(
+            d.xml,
+            "<contact callsign='B'/><track course='1' speed='2'><x/></track>"
+        );
+    }
+
+    #[test]
+    fn elements_are_appended_escaped_and_found_again() {
+        let mut d = Detail::default();
+        d.push_element("link", &[("uid", "a&b"), ("relation", "p-p")], None);
+        d.push_element("remarks", &[], Some("x < y & \"z\""));
+        assert_eq!(
+            d.xml,
+            "<link uid=\"a&amp;b\" relation=\"p-p\"/><remarks>x &lt; y &amp; \"z\"</remarks>"
+        );
+        assert_eq!(d.remarks().unwrap(), "x < y & \"z\"");
+        assert_eq!(
+            d.element_attrs("link").unwrap(),
+            vec![
+                ("uid".into(), "a&b".into()),
+                ("relation".into(), "p-p".into())
+            ]
+        );
+        assert_eq!(d.element_attrs("nothing"), None);
+        assert_eq!(Detail::default().remarks(), None);
+    }
+}
