@@ -231,6 +231,7 @@ pub async fn start_with_admin_password(
             sector: cfg.node.sector.clone(),
             node: cfg.node.name.clone(),
             data_dir: cfg.data_dir.clone(),
+            origin: cfg.fusion.origin,
         },
         &shutdown,
         &mut tasks,

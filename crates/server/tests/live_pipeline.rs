@@ -7,15 +7,13 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use dronewatch_geo::{EnuFrame, enu_to_az_el_range};
-use dronewatch_model::{
-    IdentityHints, Lla, Measurement, Observation, ObservationId, SensorId, SensorKind, TimeNs,
-};
+use dronewatch_geo::EnuFrame;
+use dronewatch_model::{Lla, SensorKind, TimeNs};
 use dronewatch_server::sapient_sensor::SapientLink;
 use dronewatch_sim::load::LoadConfig;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use support::{LiveSky, TestNode, eventually};
+use support::{LiveSky, TestNode, eventually, plot_by, radar_flight};
 use tokio_tungstenite::tungstenite::Message;
 
 type Ws =
@@ -150,67 +148,6 @@ async fn a_sky_over_sapient_becomes_tracks_near_the_truth_on_rest_and_websocket(
         "tracks gauge: {metrics}"
     );
     n.stop().await;
-}
-
-/// A radar plot of `target` seen from `radar`.
-fn plot(id: u64, t: TimeNs, radar: Lla, target: Lla) -> Observation {
-    plot_by("radar-a", id, t, radar, target)
-}
-
-fn plot_by(sensor: &str, id: u64, t: TimeNs, radar: Lla, target: Lla) -> Observation {
-    let rel = EnuFrame::new(radar).to_enu(&target);
-    let (az, el, range) = enu_to_az_el_range(&rel);
-    Observation {
-        id: ObservationId(id),
-        t,
-        sensor_id: SensorId::new(sensor),
-        sensor_kind: SensorKind::Radar,
-        sensor_position: Some(radar),
-        measurement: Measurement::RangeAzEl {
-            range_m: range,
-            az_deg: az,
-            el_deg: el,
-            sigma_range_m: 5.0,
-            sigma_az_deg: 0.3,
-            sigma_el_deg: 0.3,
-        },
-        identity: IdentityHints::default(),
-    }
-}
-
-/// Radar `radar-a` (800 m east, 200 m north of the origin) sees a drone at 4 Hz over SAPIENT
-/// for `secs`: from `from` (ENU of `frame`), flying north at `north_mps` (negative: south).
-async fn radar_flight(
-    n: &TestNode,
-    frame: EnuFrame,
-    from: [f64; 3],
-    north_mps: f64,
-    secs: u64,
-) -> tokio::task::JoinHandle<dronewatch_server::sapient_sensor::ClientStats> {
-    let radar = frame.to_lla(&[800.0, 200.0, 5.0]);
-    let mut link = SapientLink::connect(n.node().sapient_addr.unwrap(), 5.0)
-        .await
-        .unwrap();
-    link.register(
-        &[("radar-a".into(), SensorKind::Radar)],
-        now(),
-        Duration::from_secs(5),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(async move {
-        let start = Instant::now();
-        let mut k = 0u64;
-        while start.elapsed() < Duration::from_secs(secs) {
-            let t_s = start.elapsed().as_secs_f64();
-            let target = frame.to_lla(&[from[0], from[1] + north_mps * t_s, from[2]]);
-            link.push(&plot(k, now(), radar, target)).await.unwrap();
-            link.flush().await.unwrap();
-            k += 1;
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        link.finish(now()).await.unwrap()
-    })
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,6 +21,7 @@ use dronewatch_server::SourceEvent;
 use dronewatch_server::sources::mqtt::{self, MqttConfig, MqttStats};
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use serde_json::json;
+use support::free_port;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -324,14 +325,6 @@ impl Drop for OwnBroker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn own_broker(port: u16) -> Option<OwnBroker> {

@@ -1,11 +1,12 @@
-//! Delivery beyond the WebSocket: signed JSON webhooks ([`webhook`]), MQTT ([`mqtt`]) and
-//! Web Push to the field app ([`webpush`]).
+//! Delivery beyond the WebSocket: signed JSON webhooks ([`webhook`]), MQTT ([`mqtt`]),
+//! Web Push to the field app ([`webpush`]) and Cursor on Target to TAK ([`cot`]).
 //! Each channel takes the live events it asks for from the hub (alerts at or above a
 //! level, warnings, bulletins, posture), so it sees exactly what the ops centre sees and
 //! can never slow the pipeline. A message a channel gives up on is a dead letter in the
 //! event log; a failing channel shows on `GET /api/v1/delivery`, in the metrics and on the
 //! ops centre's screen (docs/delivery.md).
 
+pub mod cot;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 pub mod webhook;
@@ -27,6 +28,7 @@ use crate::live::{LiveEvent, LiveHub, lock};
 use crate::metrics::{Metrics, label};
 use crate::pipeline::{Ingest, Input};
 
+pub use cot::{CotConfig, CotProtocol};
 pub use webhook::{WebhookConfig, signature};
 pub use webpush::{WebPush, WebPushConfig};
 
@@ -38,6 +40,8 @@ pub struct DeliverySection {
     pub mqtt: Option<MqttDeliveryConfig>,
     /// Web Push to the field app (`[delivery.web_push]`; on by default).
     pub web_push: WebPushConfig,
+    /// TAK peers: servers, ATAK devices or the mesh (`[[delivery.cot]]`).
+    pub cot: Vec<CotConfig>,
 }
 
 /// Alerts, warnings, bulletins and the posture on MQTT topics under
@@ -79,7 +83,7 @@ pub(crate) const LEVELS: [&str; 5] = ["none", "low", "medium", "high", "critical
 /// How one delivery channel is doing, for the watch officer.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct DeliveryStatus {
-    /// `webhook`, `mqtt` or `web_push`.
+    /// `webhook`, `mqtt`, `web_push` or `cot`.
     pub channel: &'static str,
     /// The receiver's address without credentials or query.
     pub url: String,
@@ -185,6 +189,8 @@ pub struct DeliveryContext {
     pub node: String,
     /// Where Web Push keeps its key and subscriptions.
     pub data_dir: PathBuf,
+    /// The sector's place (`fusion.origin`): where the node shows itself on a TAK map.
+    pub origin: dronewatch_model::Lla,
 }
 
 /// Checks the configuration: called before anything starts, so a typo fails the start.
@@ -193,6 +199,9 @@ pub fn check(cfg: &DeliverySection) -> Result<(), String> {
         webhook::check(w).map_err(|e| format!("delivery.webhooks[{i}]: {e}"))?;
     }
     webpush::check(&cfg.web_push).map_err(|e| format!("delivery.web_push: {e}"))?;
+    for (i, c) in cfg.cot.iter().enumerate() {
+        cot::check(c).map_err(|e| format!("delivery.cot[{i}]: {e}"))?;
+    }
     if let Some(m) = &cfg.mqtt {
         let at = |what: &str| format!("delivery.mqtt: {what}");
         if !cfg!(feature = "mqtt") {
@@ -242,6 +251,11 @@ pub fn start(
         let url = format!("mqtt://{}:{}/{}", m.host, m.port, m.prefix);
         let channel = Channel::new("mqtt", url, &board, &ctx);
         mqtt::spawn(m, channel, shutdown, tasks);
+    }
+    for c in &cfg.cot {
+        let channel = Channel::new("cot", c.url.clone(), &board, &ctx);
+        let origin = ctx.origin;
+        cot::spawn(c, channel, origin, shutdown, tasks)?;
     }
     if let Some(push) = push {
         let channel = Channel::new("web_push", "web push (field app)".into(), &board, &ctx);
@@ -493,6 +507,24 @@ fn alert_is_news(
     // Below the minimum: never delivered, unless it was delivered before (the receiver
     // has the alert and should hear that it is lower now, or closed).
     news && (rank >= min_rank || was_delivered)
+}
+
+const COMPASS: [&str; 8] = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
+
+/// A warning in one line, for a phone's notification or a TAK chat: "WARNING: drone 420 m
+/// NE, closest in 25 s" (EXERCISE first for a training one).
+pub(crate) fn warning_headline(w: &serde_json::Value) -> Option<String> {
+    let level = w["level"].as_str()?;
+    let exercise = w["exercise"].as_bool().unwrap_or(false);
+    let bearing = w["bearing_deg"].as_f64().unwrap_or(0.0);
+    let compass = COMPASS[((bearing.rem_euclid(360.0) + 22.5) / 45.0) as usize % 8];
+    Some(format!(
+        "{}{}: drone {:.0} m {compass}, closest in {:.0} s",
+        if exercise { "EXERCISE " } else { "" },
+        level.to_uppercase(),
+        w["range_m"].as_f64().unwrap_or(f64::NAN),
+        w["time_to_cpa_s"].as_f64().unwrap_or(f64::NAN).max(0.0),
+    ))
 }
 
 /// What makes an alert worth delivering again: its level, state and escalation.

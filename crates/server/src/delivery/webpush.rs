@@ -274,8 +274,6 @@ struct Notice {
     exercise: bool,
 }
 
-const COMPASS: [&str; 8] = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
-
 /// The notice for a stream message, and who gets it (`None`: every subscriber).
 fn notice(kind: &str, msg: &serde_json::Value) -> Option<(Notice, Option<String>)> {
     match kind {
@@ -284,15 +282,7 @@ fn notice(kind: &str, msg: &serde_json::Value) -> Option<(Notice, Option<String>
             let level = w["level"].as_str()?.to_owned();
             let agent = w["agent_id"].as_str()?.to_owned();
             let exercise = w["exercise"].as_bool().unwrap_or(false);
-            let bearing = w["bearing_deg"].as_f64().unwrap_or(0.0);
-            let compass = COMPASS[((bearing.rem_euclid(360.0) + 22.5) / 45.0) as usize % 8];
-            let title = format!(
-                "{}{}: drone {:.0} m {compass}, closest in {:.0} s",
-                if exercise { "EXERCISE " } else { "" },
-                level.to_uppercase(),
-                w["range_m"].as_f64().unwrap_or(f64::NAN),
-                w["time_to_cpa_s"].as_f64().unwrap_or(f64::NAN).max(0.0),
-            );
+            let title = super::warning_headline(w)?;
             let n = Notice {
                 kind: "warning",
                 id: w["id"].as_str().unwrap_or_default().to_owned(),
