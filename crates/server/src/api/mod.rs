@@ -179,7 +179,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// How each delivery channel (webhook, MQTT, Web Push) is doing: deliveries, retries, dead letters
+/// How each delivery channel (webhook, MQTT, Web Push, CoT) is doing: deliveries, retries, dead letters
 /// and the last error
 /// (operators, analysts, admins).
 #[utoipa::path(get, path = "/api/v1/delivery", tag = "admin", security(("bearer" = [])),
