@@ -242,6 +242,18 @@ pub struct ThreatSection {
     pub alerts: AlertConfig,
     /// What a raised sector posture (from a bulletin) changes; docs/threat.md.
     pub posture: PostureConfig,
+    /// Staffed posts: agents who stay at a place and report no position of their own
+    /// (`[[threat.posts]]`), warned like any agent.
+    pub posts: Vec<StaticPost>,
+}
+
+/// An agent at a fixed place: a checkpoint, an observation post, a station's gate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticPost {
+    /// The agent id its warnings carry (a user of that name sees them in the field app).
+    pub agent: String,
+    pub position: Lla,
 }
 
 impl Default for ThreatSection {
@@ -254,6 +266,7 @@ impl Default for ThreatSection {
             rules: ThreatConfig::default(),
             alerts: AlertConfig::default(),
             posture: PostureConfig::default(),
+            posts: Vec::new(),
         }
     }
 }
@@ -470,6 +483,17 @@ impl ServerConfig {
         };
         if !self.fusion.origin.is_valid() {
             return bad("fusion.origin", "not a valid WGS84 position");
+        }
+        for (i, post) in self.threat.posts.iter().enumerate() {
+            if post.agent.trim().is_empty() {
+                return bad(&format!("threat.posts[{i}].agent"), "empty");
+            }
+            if !post.position.is_valid() || !(-180.0..=180.0).contains(&post.position.lon_deg) {
+                return bad(
+                    &format!("threat.posts[{i}].position"),
+                    "not a valid WGS84 position",
+                );
+            }
         }
         if !(0.0..=10.0).contains(&self.fusion.reorder_lag_s) {
             return bad("fusion.reorder_lag_s", "must be within 0..10 s");

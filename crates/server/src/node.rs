@@ -204,6 +204,7 @@ pub async fn start_with_admin_password(
     drop(recorder_tx);
 
     let sapient_addr = if cfg.node.role == NodeRole::Sector {
+        place_posts(&cfg, &ingest).await?;
         start_sources(&cfg, &sensors_tx, &ingest, &shutdown, &mut tasks).await?
     } else {
         None
@@ -436,6 +437,24 @@ fn load_sensors(path: Option<&Path>) -> Result<Vec<Sensor>, NodeError> {
     let scenario = dronewatch_sim::scenario::parse_sensors_json(&text)
         .map_err(|e| NodeError::Invalid(format!("sensors file {}: {e}", path.display())))?;
     Ok(scenario.sensors)
+}
+
+/// Puts the staffed posts of `[[threat.posts]]` on the picture: one position each, journaled
+/// like any agent's, at every start.
+async fn place_posts(cfg: &ServerConfig, ingest: &Ingest) -> Result<(), NodeError> {
+    let now = crate::clock::now();
+    for post in &cfg.threat.posts {
+        let fix = dronewatch_model::AgentFix {
+            agent_id: dronewatch_model::AgentId::new(post.agent.clone()),
+            t: now,
+            position: post.position,
+        };
+        ingest
+            .submit(crate::pipeline::Input::AgentFix(fix))
+            .await
+            .map_err(|e| NodeError::Invalid(format!("threat.posts: {e}")))?;
+    }
+    Ok(())
 }
 
 async fn start_sources(

@@ -895,3 +895,44 @@ async fn web_push_brings_an_agent_its_warning_and_the_bulletin_encrypted_and_sig
     feeder.await.unwrap();
     n.stop().await;
 }
+
+#[tokio::test]
+async fn a_staffed_post_is_an_agent_from_the_start_and_is_warned_of_a_drone_coming_at_it() {
+    let origin = LoadConfig::default().origin;
+    let frame = EnuFrame::new(origin);
+    let post = frame.to_lla(&[0.0, 0.0, 0.0]);
+    let n = TestNode::start(&format!(
+        "[[threat.posts]]\nagent = \"post-7\"\nposition = {{ lat_deg = {}, lon_deg = {}, h_m = {} }}\n",
+        post.lat_deg, post.lon_deg, post.h_m
+    ))
+    .await;
+    let admin = n.admin().await;
+    let agents = n.get_json(&admin, "/api/v1/agents").await;
+    assert_eq!(agents[0]["agent_id"], "post-7", "{agents}");
+    assert!((agents[0]["position"]["lat_deg"].as_f64().unwrap() - post.lat_deg).abs() < 1e-9);
+
+    let feeder = radar_flight(&n, frame, [3.0, 500.0, 60.0], -15.0, 20).await;
+    let warnings = eventually(Duration::from_secs(25), "a warning to the post", || {
+        let (n, admin) = (&n, admin.clone());
+        async move {
+            let w = n.get_json(&admin, "/api/v1/warnings").await;
+            w.as_array()?
+                .iter()
+                .any(|w| w["agent_id"] == "post-7" && w["level"] != "all_clear")
+                .then_some(w)
+        }
+    })
+    .await;
+    assert!(warnings.to_string().contains("post-7"));
+    feeder.await.unwrap();
+    n.stop().await;
+
+    // A bad post stops the start, by name.
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "data_dir = {:?}\n[[threat.posts]]\nagent = \"\"\nposition = {{ lat_deg = 1.0, lon_deg = 2.0, h_m = 0.0 }}\n",
+        dir.path().display().to_string()
+    );
+    let e = dronewatch_server::config::ServerConfig::from_toml(&text).unwrap_err();
+    assert!(e.to_string().contains("threat.posts[0].agent"), "{e}");
+}
