@@ -3,7 +3,8 @@
 //!
 //! The node connects to taky as `[[delivery.cot]]`; the agents' position reports reach it
 //! through taky and become their positions; a drone over SAPIENT flies at one agent; both
-//! agents' clients see the track, hostile once the alert opens; the personal warning
+//! agents' clients see the track, hostile once the alert opens; a drone marker one agent
+//! drops in ATAK is that agent's sighting; the personal warning
 //! reaches that agent's client only, as a GeoChat; and when taky dies the watch officer
 //! sees the channel failing.
 //!
@@ -156,7 +157,12 @@ impl Atak {
     }
 
     async fn announce(&mut self) {
-        let xml = dronewatch_cot::to_xml(&self.sa);
+        let sa = self.sa.clone();
+        self.send(&sa).await;
+    }
+
+    async fn send(&mut self, e: &Event) {
+        let xml = dronewatch_cot::to_xml(e);
         self.stream.write_all(xml.as_bytes()).await.unwrap();
     }
 
@@ -244,6 +250,90 @@ async fn tak_users_see_the_drone_the_agent_in_its_path_is_warned_alone_and_posit
         .unwrap_or_else(|| panic!("{agents}"));
     assert!((g["position"]["lat_deg"].as_f64().unwrap() - garcia_at.lat_deg).abs() < 1e-6);
     assert!((g["position"]["lon_deg"].as_f64().unwrap() - garcia_at.lon_deg).abs() < 1e-6);
+
+    // garcia drops a hostile drone marker in ATAK 300 m north-east (sent twice, as a TAK
+    // server replays what it keeps): garcia's sighting, once, with bearing and distance.
+    let marker_at = frame.to_lla(&[212.0, 212.0, 80.0]);
+    let now_ms = dronewatch_server::clock::now().0 / 1_000_000;
+    let mut marker = Event {
+        uid: "marker-1".into(),
+        cot_type: "a-h-A".into(),
+        how: "h-g-i-g-o".into(),
+        time_unix_ms: now_ms,
+        start_unix_ms: now_ms,
+        stale_unix_ms: now_ms + 600_000,
+        point: Point {
+            lat_deg: marker_at.lat_deg,
+            lon_deg: marker_at.lon_deg,
+            hae_m: marker_at.h_m,
+            ce_m: dronewatch_cot::UNKNOWN,
+            le_m: dronewatch_cot::UNKNOWN,
+        },
+        ..Event::default()
+    };
+    marker.detail.contact = Some(Contact {
+        callsign: "drone 1".into(),
+        endpoint: None,
+    });
+    marker.detail.push_element(
+        "link",
+        &[
+            ("uid", "ANDROID-garcia"),
+            ("type", "a-f-G-U-C"),
+            ("relation", "p-p"),
+        ],
+        None,
+    );
+    marker
+        .detail
+        .push_element("remarks", &[], Some("quad over the wash"));
+    for _ in 0..2 {
+        garcia.send(&marker).await;
+    }
+    let sightings = eventually(Duration::from_secs(20), "the marker as a sighting", || {
+        let (n, admin) = (&n, admin.clone());
+        async move {
+            let h = n
+                .get_json(&admin, "/api/v1/history/events?kind=sighting")
+                .await;
+            let events = h["events"].as_array()?.clone();
+            (!events.is_empty()).then_some(events)
+        }
+    })
+    .await;
+    lee.wait_for(Duration::from_secs(10), "the sighting", |e| {
+        e.uid.starts_with("dronewatch.sighting.") && e.cot_type == "a-u-A"
+    })
+    .await;
+    let sightings_now = n
+        .get_json(&admin, "/api/v1/history/events?kind=sighting")
+        .await;
+    assert_eq!(
+        sightings_now["events"].as_array().unwrap().len(),
+        1,
+        "stored once: {sightings_now}"
+    );
+    let report = &sightings[0]["body"];
+    assert_eq!(report["reporter"], "garcia", "{report}");
+    assert!(
+        (report["bearing_deg"].as_f64().unwrap() - 45.0).abs() < 1.0,
+        "{report}"
+    );
+    assert!(
+        (report["distance_m"].as_f64().unwrap() - 300.0).abs() < 5.0,
+        "{report}"
+    );
+    assert!(
+        (report["height_m"].as_f64().unwrap() - 80.0).abs() < 1.0,
+        "{report}"
+    );
+    assert!(
+        report["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("quad over the wash"),
+        "{report}"
+    );
 
     // A drone 500 m north at 60 m, flying south at 15 m/s straight at garcia.
     let feeder = radar_flight(&n, frame, [3.0, 500.0, 60.0], -15.0, 25).await;

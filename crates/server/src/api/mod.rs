@@ -13,7 +13,7 @@ mod limit;
 pub mod openapi;
 mod picture;
 mod push;
-mod reports;
+pub(crate) mod reports;
 mod stream;
 pub mod ui;
 

@@ -71,33 +71,7 @@ pub async fn sighting(
     if let Some(photo) = report.photo.take() {
         report.photo_sha256 = Some(save_photo(&s, &photo)?);
     }
-    let obs = report.bearing_deg.map(|az| {
-        let measurement = match report.distance_m {
-            Some(dist_m) => Measurement::BearingDistance {
-                az_deg: az,
-                dist_m,
-                sigma_az_deg: SIGHTING_SIGMA_AZ_DEG,
-                sigma_dist_rel: SIGHTING_SIGMA_DIST_REL,
-            },
-            None => Measurement::Bearing {
-                az_deg: az,
-                sigma_az_deg: SIGHTING_SIGMA_AZ_DEG,
-            },
-        };
-        Observation {
-            id: ObservationId(u64::from_be_bytes(
-                crate::auth::sha256(report.client_id.as_bytes())[..8]
-                    .try_into()
-                    .unwrap_or([0; 8]),
-            )),
-            t: observed,
-            sensor_id: SensorId::new(format!("agent:{}", who.user)),
-            sensor_kind: SensorKind::Agent,
-            sensor_position: Some(report.reporter_position.into()),
-            measurement,
-            identity: Default::default(),
-        }
-    });
+    let obs = sighting_observation(&report, observed);
     let appended = s
         .ingest
         .submit(Input::Sighting(Box::new(report), obs))
@@ -105,7 +79,45 @@ pub async fn sighting(
     Ok(stored(appended))
 }
 
-fn check_sighting(r: &SightingReport) -> Result<TimeNs, ApiError> {
+/// The observation a sighting with a bearing gives fusion, from its reporter's place; `None`
+/// without a bearing (a drone heard, not seen).
+pub(crate) fn sighting_observation(
+    report: &SightingReport,
+    observed: TimeNs,
+) -> Option<Observation> {
+    let az = report.bearing_deg?;
+    let measurement = match report.distance_m {
+        Some(dist_m) => Measurement::BearingDistance {
+            az_deg: az,
+            dist_m,
+            sigma_az_deg: SIGHTING_SIGMA_AZ_DEG,
+            sigma_dist_rel: SIGHTING_SIGMA_DIST_REL,
+        },
+        None => Measurement::Bearing {
+            az_deg: az,
+            sigma_az_deg: SIGHTING_SIGMA_AZ_DEG,
+        },
+    };
+    Some(Observation {
+        id: ObservationId(u64::from_be_bytes(
+            crate::auth::sha256(report.client_id.as_bytes())[..8]
+                .try_into()
+                .unwrap_or([0; 8]),
+        )),
+        t: observed,
+        sensor_id: SensorId::new(format!(
+            "agent:{}",
+            report.reporter.as_deref().unwrap_or_default()
+        )),
+        sensor_kind: SensorKind::Agent,
+        sensor_position: Some(report.reporter_position.into()),
+        measurement,
+        identity: Default::default(),
+    })
+}
+
+/// Checks a report as it came from its sender; the time the drone was seen.
+pub(crate) fn check_sighting(r: &SightingReport) -> Result<TimeNs, ApiError> {
     let bad = |m: &str| Err(ApiError::BadRequest(m.into()));
     if r.client_id.is_empty() || r.client_id.len() > 128 {
         return bad("client_id: 1 to 128 characters");

@@ -42,7 +42,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::{Channel, Filter, Outgoing, error_chain, warning_headline};
-use crate::live::{LiveEvent, Snapshot};
+use crate::live::{LiveEvent, Snapshot, lock};
 use crate::pipeline::Input;
 use crate::view::{Affiliation, SightingReport, TrackView};
 
@@ -401,8 +401,25 @@ impl Link {
         }
     }
 
-    /// An event from the peer: a listed agent's position report becomes their position.
+    /// An event from the peer: a listed agent's position report becomes their position; a
+    /// drone marker one of them drops is their sighting.
     async fn heard(&mut self, ev: &Event) {
+        if let Some((agent, mut report)) = self.marker_sighting(ev) {
+            match crate::api::reports::check_sighting(&report) {
+                Ok(t) => {
+                    report.reporter = Some(agent.clone());
+                    let obs = crate::api::reports::sighting_observation(&report, t);
+                    let input = Input::Sighting(Box::new(report), obs);
+                    if let Err(e) = self.channel.ctx.ingest.submit(input).await {
+                        warn!(agent, error = %e, "sighting from TAK not stored");
+                    }
+                }
+                Err(e) => {
+                    warn!(agent, marker = %ev.uid, error = %e, "drone marker from TAK refused")
+                }
+            }
+            return;
+        }
         let Some((agent, fix)) = agent_fix(
             ev,
             &self.cfg.agents,
@@ -422,6 +439,115 @@ impl Link {
         if let Err(e) = self.channel.ctx.ingest.submit(Input::AgentFix(fix)).await {
             warn!(agent, error = %e, "agent position from TAK not stored");
         }
+    }
+
+    /// The agent who made a marker: its `link` to the device that made it (`relation="p-p"`),
+    /// by the uid heard from that agent or listed in `agents`, or by `parent_callsign`.
+    fn marker_author(&self, ev: &Event) -> Option<String> {
+        let link = ev.detail.element_attrs("link")?;
+        let get = |k: &str| link.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        if get("relation") != Some("p-p") {
+            return None;
+        }
+        let uid = get("uid")?;
+        self.agent_uids
+            .iter()
+            .find(|(_, u)| u.uid == uid)
+            .map(|(a, _)| a.clone())
+            .or_else(|| self.cfg.agents.get(uid).cloned())
+            .or_else(|| get("parent_callsign").and_then(|c| self.cfg.agents.get(c).cloned()))
+    }
+
+    /// A drone marker (an air atom, not friend or neutral) dropped in ATAK by a listed agent,
+    /// as that agent's sighting report.
+    fn marker_sighting(&self, ev: &Event) -> Option<(String, SightingReport)> {
+        let air = ev.cot_type.split('-').nth(2) == Some("A");
+        let affiliation = types::affiliation(&ev.cot_type)?;
+        let drone_like = matches!(
+            affiliation,
+            CotAffiliation::Hostile
+                | CotAffiliation::Suspect
+                | CotAffiliation::Unknown
+                | CotAffiliation::Pending
+                | CotAffiliation::Joker
+                | CotAffiliation::Faker
+        );
+        if !air || !drone_like {
+            return None;
+        }
+        let agent = self.marker_author(ev)?;
+        let from = lock(&self.channel.ctx.hub.boards.agents)
+            .get(&agent)
+            .map(|a| Lla::from(a.position));
+        let report = marker_report(ev, from);
+        Some((agent, report))
+    }
+}
+
+/// A marker as a sighting report: from where its agent was (bearing and distance to the
+/// marker, which makes an observation for fusion), or at the marker itself when the agent's
+/// place is unknown (stored, not fused). The reporter is set once the report is checked.
+fn marker_report(ev: &Event, agent_at: Option<Lla>) -> SightingReport {
+    let marker = Lla::new(ev.point.lat_deg, ev.point.lon_deg, 0.0);
+    let known_hae = (ev.point.hae_m != UNKNOWN).then_some(ev.point.hae_m);
+    let (from, bearing_deg, distance_m) = match agent_at {
+        Some(at) => {
+            let g = dronewatch_geo::geodesic_inverse(
+                &at,
+                &Lla::new(marker.lat_deg, marker.lon_deg, at.h_m),
+            );
+            if g.distance_m > 1.0 && g.distance_m <= 20_000.0 {
+                (
+                    at,
+                    Some(g.initial_bearing_deg.rem_euclid(360.0)),
+                    Some(g.distance_m),
+                )
+            } else {
+                (at, None, None)
+            }
+        }
+        None => (
+            Lla::new(marker.lat_deg, marker.lon_deg, known_hae.unwrap_or(0.0)),
+            None,
+            None,
+        ),
+    };
+    let height_m = known_hae
+        .zip(agent_at)
+        .map(|(hae, at)| hae - at.h_m)
+        .filter(|h| (0.0..=5000.0).contains(h));
+    let callsign = ev
+        .detail
+        .contact
+        .as_ref()
+        .map_or("", |c| c.callsign.as_str());
+    let mut note = format!("ATAK marker {callsign} ({}, {})", ev.cot_type, ev.uid);
+    if let Some(r) = ev.detail.remarks().filter(|r| !r.trim().is_empty()) {
+        note = format!("{r} [{note}]");
+    }
+    while note.len() > 4000 {
+        note.pop();
+    }
+    let observed_at = jiff::Timestamp::from_millisecond(ev.time_unix_ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    // One report per version of the marker: a moved marker is a new report, a repeat of
+    // the same one (a TAK server replays what it keeps) is stored once.
+    let digest = crate::auth::sha256(format!("{}@{}", ev.uid, ev.time_unix_ms).as_bytes());
+    SightingReport {
+        client_id: format!("cot-{}", hex::encode(&digest[..16])),
+        observed_at,
+        reporter_position: from.into(),
+        reporter_accuracy_m: None,
+        bearing_deg,
+        distance_m,
+        height_m,
+        count: None,
+        sound_heard: None,
+        note: Some(note),
+        photo: None,
+        reporter: None,
+        photo_sha256: None,
     }
 }
 
