@@ -32,6 +32,11 @@ pub struct DemoArgs {
     /// local Mosquitto on 127.0.0.1:1883): the node subscribes, the receivers publish.
     #[arg(long)]
     pub mqtt: Option<String>,
+    /// Also put the picture on a TAK server or ATAK device (`tcp://HOST:8087`,
+    /// `udp://239.2.3.1:6969`): tracks, warnings, alerts and sightings as CoT; ATAK users
+    /// with callsign `agent-1` .. `agent-4` are those agents.
+    #[arg(long)]
+    pub tak: Option<String>,
 }
 
 pub fn run(args: &DemoArgs) -> Result<()> {
@@ -94,6 +99,18 @@ fn run_in(args: &DemoArgs, data_dir: &std::path::Path) -> Result<()> {
         cfg.sources.mqtt.port = m.port;
         cfg.sources.mqtt.prefix = m.prefix.clone();
         cfg.sources.mqtt.client_id = format!("{}-node", m.prefix);
+    }
+    if let Some(url) = &args.tak {
+        cfg.delivery
+            .cot
+            .push(dronewatch_server::delivery::CotConfig {
+                url: url.clone(),
+                callsign: "dronewatch demo".into(),
+                agents: (1..=4)
+                    .map(|i| (format!("agent-{i}"), format!("agent-{i}")))
+                    .collect(),
+                ..Default::default()
+            });
     }
     crate::serve::init_logging(&cfg);
 

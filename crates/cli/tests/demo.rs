@@ -3,7 +3,9 @@
 //! must show the hostile drones in the air as confirmed tracks near their true positions,
 //! the expected alerts (an approach on an agent, a border crossing, a spoofed Remote ID),
 //! no alert for the helicopter or the friendly and benign drones, and the web UI served.
-//! Ctrl-C (SIGINT) must then stop it cleanly.
+//! A TAK peer given with `--tak` gets the picture as CoT (hostile drones, the helicopter,
+//! agent-1's warning as a chat, the exercise marked). Ctrl-C (SIGINT) must then stop it
+//! cleanly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -80,8 +82,24 @@ fn the_demo_shows_hostile_tracks_and_the_right_alerts_within_a_minute() {
 async fn demo_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    // A TAK peer: what the demo sends it as CoT, kept.
+    let tak = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tak_url = format!("tcp://{}", tak.local_addr().unwrap());
+    let cot = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let cot_in = Arc::clone(&cot);
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut conn, _) = tak.accept().unwrap();
+        let mut buf = [0u8; 65536];
+        while let Ok(n) = conn.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            cot_in.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
     let started = Instant::now();
-    let mut child = spawn_demo(dir.path(), port, &[]);
+    let mut child = spawn_demo(dir.path(), port, &["--tak", &tak_url]);
     let stdout = child.stdout.take().unwrap();
     let printed = Arc::new(Mutex::new(Vec::<String>::new()));
     let lines = Arc::clone(&printed);
@@ -287,6 +305,51 @@ async fn demo_end_to_end() {
             .iter()
             .all(|t| t["exercise"] == false),
         "the exercise's tracks are gone: {tracks:#}"
+    );
+
+    // The TAK peer got the picture as CoT: hostile drones, the warning to agent-1 as a chat
+    // to that callsign, and the exercise's drones marked as an exercise.
+    let mut splitter = dronewatch_cot::StreamSplitter::new(1 << 20);
+    splitter.push(&cot.lock().unwrap());
+    let events: Vec<dronewatch_cot::Event> = std::iter::from_fn(|| splitter.next_event())
+        .map(|e| e.expect("the node sends CoT that reads"))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.cot_type == "a-h-A-M-H-Q" && e.how == "m-f"),
+        "a hostile UAV on TAK"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.cot_type == "a-n-A-C-H" || e.cot_type == "a-n-A-C-F"),
+        "the helicopter on TAK as a civil aircraft"
+    );
+    assert!(
+        events.iter().any(|e| e.cot_type == "b-t-f"
+            && e.uid.contains(".agent-1.")
+            && e.detail.remarks().is_some_and(|r| r.contains("drone"))),
+        "agent-1's warning as a chat"
+    );
+    assert!(
+        events.iter().any(|e| e.opex.as_deref() == Some("e")
+            && e.detail
+                .contact
+                .as_ref()
+                .is_some_and(|c| c.callsign.starts_with("EXERCISE "))),
+        "the exercise's drones marked on TAK"
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e
+                .detail
+                .contact
+                .as_ref()
+                .is_some_and(|c| c.callsign.starts_with("EXERCISE ")))
+            .all(|e| e.opex.as_deref() == Some("e")),
+        "every exercise object marked"
     );
 
     // Ctrl-C stops everything cleanly.
