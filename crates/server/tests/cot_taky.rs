@@ -65,15 +65,27 @@ impl Drop for Taky {
     }
 }
 
-async fn start_taky(bin: &PathBuf) -> Taky {
+/// taky on a free port; with `ssl`, TLS with client certificates from that PKI.
+async fn start_taky(bin: &PathBuf, ssl: Option<&Pki>) -> Taky {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let conf = dir.path().join("taky.conf");
+    let ssl = match ssl {
+        None => "enabled = false\n".to_owned(),
+        Some(pki) => format!(
+            "enabled = true\nclient_cert_required = true\nca = {}\ncert = {}\nkey = {}\n\
+             cert_db = {}/cert-db.txt\n",
+            pki.ca.display(),
+            pki.server.0.display(),
+            pki.server.1.display(),
+            dir.path().display()
+        ),
+    };
     std::fs::write(
         &conf,
         format!(
             "[taky]\nbind_ip = 127.0.0.1\nroot_dir = {root}\n\n[cot_server]\nport = {port}\n\n\
-             [dp_server]\nupload_path = {root}/dp-user\n\n[ssl]\nenabled = false\n",
+             [dp_server]\nupload_path = {root}/dp-user\n\n[ssl]\n{ssl}",
             root = dir.path().display()
         ),
     )
@@ -100,9 +112,84 @@ async fn start_taky(bin: &PathBuf) -> Taky {
     taky
 }
 
+/// A CA, the TAK server's certificate (for `localhost`) and two client certificates, as
+/// PEM files (certificate, key).
+struct Pki {
+    _dir: tempfile::TempDir,
+    ca: PathBuf,
+    server: (PathBuf, PathBuf),
+    node: (PathBuf, PathBuf),
+    atak: (PathBuf, PathBuf),
+}
+
+fn pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "test TAK CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let ca = write("ca.pem", ca_cert.pem());
+    let issuer = Issuer::new(ca_params, ca_key);
+    let issue = |name: &str, sans: Vec<String>| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(sans).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        (
+            write(&format!("{name}.pem"), cert.pem()),
+            write(&format!("{name}.key"), key.serialize_pem()),
+        )
+    };
+    let server = issue("server", vec!["localhost".into()]);
+    let node = issue("node", Vec::new());
+    let atak = issue("atak", Vec::new());
+    Pki {
+        _dir: dir,
+        ca,
+        server,
+        node,
+        atak,
+    }
+}
+
+/// A TLS stream to taky with a client certificate.
+async fn tls_stream(port: u16, pki: &Pki) -> tokio_rustls::client::TlsStream<TcpStream> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    dronewatch_server::install_crypto_provider();
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(&pki.ca).unwrap())
+        .unwrap();
+    let chain = vec![CertificateDer::from_pem_file(&pki.atak.0).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(&pki.atak.1).unwrap();
+    let client = tokio_rustls::rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(client))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
+type Reader = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+type Writer = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
+
 /// An ATAK-like client: announces itself as a TAK user at a place, reads what it is sent.
 struct Atak {
-    stream: TcpStream,
+    reader: Reader,
+    writer: Writer,
     splitter: StreamSplitter,
     sa: Event,
     /// Everything received so far.
@@ -111,7 +198,14 @@ struct Atak {
 
 impl Atak {
     async fn connect(port: u16, uid: &str, callsign: &str, at: Lla) -> Self {
-        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (r, w) = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap()
+            .into_split();
+        Self::on(Box::new(r), Box::new(w), uid, callsign, at).await
+    }
+
+    async fn on(reader: Reader, writer: Writer, uid: &str, callsign: &str, at: Lla) -> Self {
         let now_ms = dronewatch_server::clock::now().0 / 1_000_000;
         let sa = Event {
             uid: uid.into(),
@@ -147,7 +241,8 @@ impl Atak {
             ..Event::default()
         };
         let mut a = Self {
-            stream,
+            reader,
+            writer,
             splitter: StreamSplitter::new(1 << 20),
             sa,
             seen: Vec::new(),
@@ -163,14 +258,15 @@ impl Atak {
 
     async fn send(&mut self, e: &Event) {
         let xml = dronewatch_cot::to_xml(e);
-        self.stream.write_all(xml.as_bytes()).await.unwrap();
+        self.writer.write_all(xml.as_bytes()).await.unwrap();
+        self.writer.flush().await.unwrap();
     }
 
     /// Reads for up to `d`; keeps what arrives.
     async fn read_for(&mut self, d: Duration) {
         let deadline = tokio::time::Instant::now() + d;
         let mut buf = vec![0u8; 64 * 1024];
-        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, self.stream.read(&mut buf)).await {
+        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, self.reader.read(&mut buf)).await {
             if n == 0 {
                 break;
             }
@@ -215,7 +311,7 @@ fn distance_m(e: &Event, p: Lla) -> f64 {
 #[tokio::test]
 async fn tak_users_see_the_drone_the_agent_in_its_path_is_warned_alone_and_positions_come_back() {
     let Some(bin) = taky_bin() else { return };
-    let taky = start_taky(&bin).await;
+    let taky = start_taky(&bin, None).await;
     let origin = LoadConfig::default().origin;
     let frame = EnuFrame::new(origin);
     let garcia_at = frame.to_lla(&[0.0, 0.0, 0.0]);
@@ -406,4 +502,80 @@ async fn tak_users_see_the_drone_the_agent_in_its_path_is_warned_alone_and_posit
     })
     .await;
     n.stop().await;
+}
+
+#[tokio::test]
+async fn over_tls_with_client_certificates_as_a_tak_server_on_8089_wants() {
+    let Some(bin) = taky_bin() else { return };
+    let pki = pki();
+    let taky = start_taky(&bin, Some(&pki)).await;
+    let origin = LoadConfig::default().origin;
+    let at = EnuFrame::new(origin).to_lla(&[100.0, 0.0, 0.0]);
+    let (r, w) = tokio::io::split(tls_stream(taky.port, &pki).await);
+    let mut atak = Atak::on(Box::new(r), Box::new(w), "ANDROID-tls", "BP TLS", at).await;
+
+    let n = TestNode::start(&format!(
+        "[[delivery.cot]]\nurl = \"ssl://127.0.0.1:{}\"\nserver_name = \"localhost\"\n\
+         ca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}\n[delivery.cot.agents]\n\"BP TLS\" = \"garcia\"\n",
+        taky.port,
+        pki.ca.display().to_string(),
+        pki.node.0.display().to_string(),
+        pki.node.1.display().to_string(),
+    ))
+    .await;
+    let admin = n.admin().await;
+    // Both ways through TLS: the node announces itself to the client, the client's
+    // position reaches the node.
+    atak.wait_for(Duration::from_secs(20), "the node's announcement", |e| {
+        e.cot_type == "a-f-G-E-S" && e.uid.starts_with("dronewatch-")
+    })
+    .await;
+    eventually(
+        Duration::from_secs(20),
+        "garcia's position over TLS",
+        || {
+            let (n, admin) = (&n, admin.clone());
+            async move {
+                let a = n.get_json(&admin, "/api/v1/agents").await;
+                (a.as_array()?.iter().any(|a| a["agent_id"] == "garcia")).then_some(())
+            }
+        },
+    )
+    .await;
+    let status = n.get_json(&admin, "/api/v1/delivery").await;
+    assert_eq!(status[0]["failing"], false, "{status}");
+    n.stop().await;
+
+    // A node whose certificate the server's CA did not sign is refused, and shows it.
+    let stranger = pki_stranger(&pki);
+    let n = TestNode::start(&format!(
+        "[[delivery.cot]]\nurl = \"ssl://127.0.0.1:{}\"\nserver_name = \"localhost\"\n\
+         ca_file = {:?}\ncert_file = {:?}\nkey_file = {:?}\n",
+        taky.port,
+        pki.ca.display().to_string(),
+        stranger.0.display().to_string(),
+        stranger.1.display().to_string(),
+    ))
+    .await;
+    let admin = n.admin().await;
+    eventually(Duration::from_secs(20), "the stranger failing", || {
+        let (n, admin) = (&n, admin.clone());
+        async move {
+            let s = n.get_json(&admin, "/api/v1/delivery").await;
+            (s[0]["failing"] == true && s[0]["delivered"] == 0).then_some(())
+        }
+    })
+    .await;
+    n.stop().await;
+}
+
+/// A client certificate from another CA, in `pki`'s folder.
+fn pki_stranger(pki: &Pki) -> (PathBuf, PathBuf) {
+    let other = self::pki();
+    let dir = pki.ca.parent().unwrap();
+    let cert = dir.join("stranger.pem");
+    let key = dir.join("stranger.key");
+    std::fs::copy(&other.node.0, &cert).unwrap();
+    std::fs::copy(&other.node.1, &key).unwrap();
+    (cert, key)
 }

@@ -28,6 +28,7 @@
 //! or they went stale waiting.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,7 +51,8 @@ use crate::view::{Affiliation, SightingReport, TrackView};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CotConfig {
-    /// `tcp://host:port` (TAK server streaming, ATAK directed) or `udp://host:port` (mesh).
+    /// `tcp://host:port` (TAK server streaming, ATAK directed), `ssl://host:port` (TAK
+    /// server over TLS with a client certificate, usually 8089) or `udp://host:port` (mesh).
     pub url: String,
     /// `xml` (CoT XML, "protocol version 0") or `tak` (TAK Protocol v1 protobuf).
     pub protocol: CotProtocol,
@@ -67,6 +69,15 @@ pub struct CotConfig {
     /// TAK callsigns or uids whose position reports are an agent's position:
     /// `{ "BP ALPHA 1" = "agent-1" }`.
     pub agents: BTreeMap<String, String>,
+    /// For `ssl://`: the PEM certificate(s) of the CA that signed the TAK server's
+    /// certificate (a TAK server's own CA, as in its truststore).
+    pub ca_file: Option<PathBuf>,
+    /// For `ssl://`: the node's client certificate chain and private key, PEM (made by the
+    /// TAK server's CA for this node).
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// For `ssl://`: the name the server's certificate must carry (default: the host).
+    pub server_name: Option<String>,
 }
 
 impl Default for CotConfig {
@@ -80,6 +91,10 @@ impl Default for CotConfig {
             track_interval_s: 2.0,
             stale_s: 20.0,
             agents: BTreeMap::new(),
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            server_name: None,
         }
     }
 }
@@ -106,13 +121,14 @@ const MAX_FRAME_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Peer {
     Tcp(String),
+    Tls(String),
     Udp(String),
 }
 
 fn peer_of(url: &str) -> Result<Peer, String> {
     let (scheme, addr) = url
         .split_once("://")
-        .ok_or("url: tcp://host:port or udp://host:port")?;
+        .ok_or("url: tcp://, ssl:// or udp://host:port")?;
     let port_ok = addr
         .rsplit_once(':')
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
@@ -121,14 +137,27 @@ fn peer_of(url: &str) -> Result<Peer, String> {
     }
     match scheme {
         "tcp" => Ok(Peer::Tcp(addr.to_owned())),
+        "ssl" | "tls" => Ok(Peer::Tls(addr.to_owned())),
         "udp" => Ok(Peer::Udp(addr.to_owned())),
-        _ => Err(format!("url: scheme {scheme:?} (tcp or udp)")),
+        _ => Err(format!("url: scheme {scheme:?} (tcp, ssl or udp)")),
     }
 }
 
 /// Checks one peer's configuration.
 pub(super) fn check(cfg: &CotConfig) -> Result<(), String> {
-    peer_of(&cfg.url)?;
+    let tls = matches!(peer_of(&cfg.url)?, Peer::Tls(_));
+    let files = [
+        ("ca_file", &cfg.ca_file),
+        ("cert_file", &cfg.cert_file),
+        ("key_file", &cfg.key_file),
+    ];
+    for (name, f) in files {
+        match (tls, f) {
+            (true, None) => return Err(format!("{name}: needed for ssl://")),
+            (false, Some(_)) => return Err(format!("{name}: only for ssl://")),
+            _ => {}
+        }
+    }
     if let Some(k) = cfg.kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
         return Err(format!("kinds: unknown {k:?} (one of {KINDS:?})"));
     }
@@ -153,6 +182,10 @@ pub(super) fn spawn(
     tasks: &mut tokio::task::JoinSet<()>,
 ) -> Result<(), String> {
     let peer = peer_of(&cfg.url)?;
+    let tls = match &peer {
+        Peer::Tls(addr) => Some(tls_connector(cfg, addr)?),
+        _ => None,
+    };
     info!(url = %cfg.url, protocol = ?cfg.protocol, "CoT delivery");
     let link = Link {
         cfg: cfg.clone(),
@@ -170,8 +203,50 @@ pub(super) fn spawn(
         channel,
     };
     let stop = shutdown.clone();
-    tasks.spawn(link.run(peer, stop));
+    tasks.spawn(link.run(peer, tls, stop));
     Ok(())
+}
+
+/// What a TLS connection to a TAK server needs: its CA, the node's client certificate, and
+/// the name to check on the server's certificate.
+type TlsLink = (
+    tokio_rustls::TlsConnector,
+    rustls::pki_types::ServerName<'static>,
+);
+
+fn tls_connector(cfg: &CotConfig, addr: &str) -> Result<TlsLink, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let path = |f: &Option<PathBuf>, name: &str| {
+        f.clone()
+            .ok_or_else(|| format!("{name}: needed for ssl://"))
+    };
+    let ca = path(&cfg.ca_file, "ca_file")?;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in
+        CertificateDer::pem_file_iter(&ca).map_err(|e| format!("ca_file {}: {e}", ca.display()))?
+    {
+        let c = c.map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+        roots
+            .add(c)
+            .map_err(|e| format!("ca_file {}: {e}", ca.display()))?;
+    }
+    let cert = path(&cfg.cert_file, "cert_file")?;
+    let chain = CertificateDer::pem_file_iter(&cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cert_file {}: {e}", cert.display()))?;
+    let key_path = path(&cfg.key_file, "key_file")?;
+    let key = PrivateKeyDer::from_pem_file(&key_path)
+        .map_err(|e| format!("key_file {}: {e}", key_path.display()))?;
+    let client = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| format!("cert_file/key_file: {e}"))?;
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = cfg.server_name.as_deref().unwrap_or(host).to_owned();
+    let name = ServerName::try_from(name).map_err(|e| format!("server_name: {e}"))?;
+    Ok((tokio_rustls::TlsConnector::from(Arc::new(client)), name))
 }
 
 /// The node as a TAK client.
@@ -205,19 +280,23 @@ struct Link {
     channel: Channel,
 }
 
+/// A stream either way: plain TCP or TLS.
+type ReadHalf = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+type WriteHalf = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
+
 /// What a connection is.
 enum Conn {
-    Tcp(TcpStream),
+    Stream(ReadHalf, WriteHalf),
     Udp(UdpSocket),
 }
 
 impl Link {
-    async fn run(mut self, peer: Peer, stop: CancellationToken) {
+    async fn run(mut self, peer: Peer, tls: Option<TlsLink>, stop: CancellationToken) {
         let mut backoff = Duration::from_millis(200);
         loop {
             let conn = tokio::select! {
                 _ = stop.cancelled() => return,
-                c = connect(&peer) => c,
+                c = connect(&peer, tls.as_ref()) => c,
             };
             match conn {
                 Ok(conn) => {
@@ -264,10 +343,7 @@ impl Link {
     /// Serves one connection until it fails (`Err`) or the node stops (`Ok`).
     async fn session(&mut self, conn: Conn, stop: &CancellationToken) -> Result<(), String> {
         let (mut reader, mut writer) = match conn {
-            Conn::Tcp(s) => {
-                let (r, w) = s.into_split();
-                (Some(r), Writer::Tcp(w))
-            }
+            Conn::Stream(r, w) => (Some(r), Writer::Stream(w)),
             Conn::Udp(s) => (None, Writer::Udp(s)),
         };
         let mut splitter = StreamSplitter::new(MAX_FRAME_BYTES);
@@ -551,17 +627,32 @@ fn marker_report(ev: &Event, agent_at: Option<Lla>) -> SightingReport {
     }
 }
 
-async fn connect(peer: &Peer) -> Result<Conn, String> {
-    match peer {
-        Peer::Tcp(addr) => {
-            let s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr))
-                .await
-                .map_err(|_| format!("connecting to {addr}: timed out"))?
-                .map_err(|e| format!("connecting to {addr}: {e}"))?;
-            let _ = s.set_nodelay(true);
-            Ok(Conn::Tcp(s))
+async fn connect(peer: &Peer, tls: Option<&TlsLink>) -> Result<Conn, String> {
+    let tcp = async |addr: &str| {
+        let s = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr))
+            .await
+            .map_err(|_| format!("connecting to {addr}: timed out"))?
+            .map_err(|e| format!("connecting to {addr}: {e}"))?;
+        let _ = s.set_nodelay(true);
+        Ok::<_, String>(s)
+    };
+    match (peer, tls) {
+        (Peer::Tcp(addr), _) => {
+            let (r, w) = tcp(addr).await?.into_split();
+            Ok(Conn::Stream(Box::new(r), Box::new(w)))
         }
-        Peer::Udp(addr) => {
+        (Peer::Tls(addr), Some((connector, name))) => {
+            let s = tcp(addr).await?;
+            let s =
+                tokio::time::timeout(Duration::from_secs(10), connector.connect(name.clone(), s))
+                    .await
+                    .map_err(|_| format!("TLS with {addr}: timed out"))?
+                    .map_err(|e| format!("TLS with {addr}: {}", error_chain(&e)))?;
+            let (r, w) = tokio::io::split(s);
+            Ok(Conn::Stream(Box::new(r), Box::new(w)))
+        }
+        (Peer::Tls(addr), None) => Err(format!("{addr}: no TLS settings")),
+        (Peer::Udp(addr), _) => {
             let s = UdpSocket::bind("0.0.0.0:0")
                 .await
                 .map_err(|e| format!("UDP socket: {e}"))?;
@@ -574,10 +665,7 @@ async fn connect(peer: &Peer) -> Result<Conn, String> {
 }
 
 /// Reads from the peer, or waits for ever where there is nothing to read (UDP: send only).
-async fn read_some(
-    reader: &mut Option<tokio::net::tcp::OwnedReadHalf>,
-    buf: &mut [u8],
-) -> Result<usize, String> {
+async fn read_some(reader: &mut Option<ReadHalf>, buf: &mut [u8]) -> Result<usize, String> {
     match reader {
         Some(r) => r.read(buf).await.map_err(|e| format!("reading: {e}")),
         None => std::future::pending().await,
@@ -585,7 +673,7 @@ async fn read_some(
 }
 
 enum Writer {
-    Tcp(tokio::net::tcp::OwnedWriteHalf),
+    Stream(WriteHalf),
     Udp(UdpSocket),
 }
 
@@ -594,7 +682,7 @@ impl Writer {
     async fn send(&mut self, events: &[Event], protocol: CotProtocol) -> Result<(), String> {
         let write = async {
             match self {
-                Writer::Tcp(w) => {
+                Writer::Stream(w) => {
                     let mut bytes = Vec::new();
                     for e in events {
                         match protocol {
@@ -604,7 +692,8 @@ impl Writer {
                             CotProtocol::Tak => bytes.extend(dronewatch_cot::tak::encode_stream(e)),
                         }
                     }
-                    w.write_all(&bytes).await
+                    w.write_all(&bytes).await?;
+                    w.flush().await
                 }
                 Writer::Udp(s) => {
                     for e in events {
@@ -1262,6 +1351,20 @@ mod tests {
                     ..Default::default()
                 },
                 "min_alert_level",
+            ),
+            (
+                CotConfig {
+                    url: "ssl://tak:8089".into(),
+                    ..Default::default()
+                },
+                "ca_file: needed for ssl://",
+            ),
+            (
+                CotConfig {
+                    cert_file: Some("node.pem".into()),
+                    ..Default::default()
+                },
+                "cert_file: only for ssl://",
             ),
         ] {
             let e = check(&bad).unwrap_err();
