@@ -9,6 +9,8 @@ export interface BulletinView {
   text: string;
   posture: PostureLevel;
   area?: { type: "Polygon"; coordinates: [number, number][][] } | null;
+  /// The posture holds only inside the area.
+  area_only?: boolean;
   valid_from_unix_ns: number;
   valid_until_unix_ns?: number | null;
   published_by: string;
@@ -20,18 +22,32 @@ export interface BulletinView {
   unacknowledged: string[];
 }
 
+export interface AreaPosture {
+  bulletin_id: string;
+  level: PostureLevel;
+  standing_orders: string[];
+}
+
 export interface PostureView {
   level: PostureLevel;
   bulletin_ids: string[];
   standing_orders: string[];
+  /// Bulletin areas whose posture is above the sector's.
+  areas?: AreaPosture[];
 }
 
-/// The sector posture as a banner: hidden at normal, loud when raised.
+/// The sector posture as a banner: hidden at normal with no raised area, loud when raised.
 export function drawPosture(el: HTMLElement, p: PostureView): void {
-  el.hidden = p.level === "normal";
-  el.className = `posture posture-${p.level}`;
+  const areas = p.areas ?? [];
+  const top = areas.reduce<PostureLevel>((l, a) => (a.level === "high" || l === "high" ? "high" : a.level), p.level);
+  el.hidden = p.level === "normal" && areas.length === 0;
+  el.className = `posture posture-${top}`;
+  const inAreas = areas.length
+    ? [h("span", { "data-testid": "area-posture" }, ` · ${areas.map((a) => a.level.toUpperCase()).join(", ")} inside ${areas.length === 1 ? "a bulletin's area" : `${areas.length} bulletin areas`} (on the map)`)]
+    : [];
   el.replaceChildren(
     h("b", {}, `POSTURE ${p.level.toUpperCase()}`),
+    ...inAreas,
     ...p.standing_orders.map((o) => h("span", {}, ` · ${o}`)),
   );
 }

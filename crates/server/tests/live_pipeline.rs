@@ -608,8 +608,10 @@ async fn http_detections_are_answered_once_durable_and_bad_ones_are_refused_by_f
 }
 
 /// A raised posture tightens the live warnings: a drone passing 250 m from an agent warns
-/// no one at the normal posture (150 m radius) and warns the agent, with the high posture's
-/// advice, once an analyst publishes a high-posture bulletin.
+/// no one at the normal posture (150 m radius), nor under a high posture held only in an
+/// area elsewhere, and warns the agent, with the high posture's advice, once an analyst
+/// publishes a high-posture bulletin for an area around them; a sector-wide one then
+/// raises the sector's level.
 #[tokio::test]
 async fn a_high_posture_bulletin_warns_an_agent_of_a_wider_pass() {
     let n = TestNode::start("").await;
@@ -628,40 +630,96 @@ async fn a_high_posture_bulletin_warns_an_agent_of_a_wider_pass() {
         .await;
     assert_eq!(r.status(), 201);
     let mut garcia_ws = ws(&n, &garcia, "&kinds=warnings,bulletins").await;
+    // A 2 km square centred `east_m` east of the agent, as GeoJSON.
+    let square = |east_m: f64| {
+        let c = |e: f64, n: f64| {
+            let q = frame.to_lla(&[east_m + e, n, 0.0]);
+            json!([q.lon_deg, q.lat_deg])
+        };
+        json!({"type": "Polygon", "coordinates": [[
+            c(-1000.0, -1000.0), c(1000.0, -1000.0), c(1000.0, 1000.0),
+            c(-1000.0, 1000.0), c(-1000.0, -1000.0)]]})
+    };
 
     // 250 m east of the agent, from 600 m north, south at 12 m/s: abeam after 50 s.
     let feeder = radar_flight(&n, frame, [250.0, 600.0, 60.0], -12.0, 22).await;
     assert!(
-        next_of(&mut garcia_ws, "warning", Duration::from_secs(8))
+        next_of(&mut garcia_ws, "warning", Duration::from_secs(6))
             .await
             .is_none(),
         "a 250 m pass is outside the normal posture's radius"
     );
-    let r = n
-        .post(
-            &analyst,
-            "/api/v1/bulletins",
-            &json!({"text": "Attacks on agents authorised.", "posture": "high"}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let b = next_of(&mut garcia_ws, "bulletin", Duration::from_secs(5))
-        .await
-        .expect("the agent is sent the bulletin");
+    let b = publish(
+        &n,
+        &analyst,
+        &mut garcia_ws,
+        json!({"text": "Attacks on agents at the east crossing.", "posture": "high",
+        "area": square(10_000.0), "area_only": true}),
+    )
+    .await;
     assert_eq!(b["bulletin"]["unacknowledged"], json!(["garcia"]));
+    let posture = n.get_json(&garcia, "/api/v1/posture").await;
+    assert_eq!(posture["level"], "normal", "{posture}");
+    assert_eq!(posture["areas"][0]["level"], "high", "{posture}");
+    assert!(
+        next_of(&mut garcia_ws, "warning", Duration::from_secs(3))
+            .await
+            .is_none(),
+        "a high posture 10 km away changes nothing here"
+    );
+    publish(
+        &n,
+        &analyst,
+        &mut garcia_ws,
+        json!({"text": "Attacks on agents authorised here.", "posture": "high",
+        "area": square(0.0), "area_only": true}),
+    )
+    .await;
     let w = next_of(&mut garcia_ws, "warning", Duration::from_secs(10))
         .await
-        .expect("warned at the high posture");
+        .expect("warned at the high posture of the agent's area");
     let advice = w["warning"]["advice"].as_str().unwrap();
     let high = dronewatch_threat::PostureConfig::default().high.advice;
     assert!(
         [&high.advisory, &high.warning, &high.critical].contains(&&advice.to_owned()),
         "{advice}"
     );
+    assert!(n.metrics(&admin).await.contains("posture_level 0"));
+    let r = n
+        .post(
+            &analyst,
+            "/api/v1/bulletins",
+            &json!({"text": "No area, no posture of its own.", "posture": "high", "area_only": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    publish(
+        &n,
+        &analyst,
+        &mut garcia_ws,
+        json!({"text": "Attacks on agents authorised.", "posture": "high"}),
+    )
+    .await;
+    let posture = n.get_json(&garcia, "/api/v1/posture").await;
+    assert_eq!(posture["level"], "high", "{posture}");
+    assert_eq!(
+        posture["areas"],
+        json!([]),
+        "no area above the sector now: {posture}"
+    );
     let metrics = n.metrics(&admin).await;
     assert!(metrics.contains("posture_level 2"), "{metrics}");
     feeder.await.unwrap();
     n.stop().await;
+}
+
+/// Publishes a bulletin as `analyst`; the bulletin as the agent's stream `ws` shows it.
+async fn publish(n: &TestNode, analyst: &str, ws: &mut Ws, body: Value) -> Value {
+    let r = n.post(analyst, "/api/v1/bulletins", &body).await;
+    assert_eq!(r.status(), 201, "{body}");
+    next_of(ws, "bulletin", Duration::from_secs(5))
+        .await
+        .expect("the agent is sent the bulletin")
 }
 
 /// What a push service on 127.0.0.1 was sent: (path, headers, body).

@@ -20,7 +20,9 @@ pub use alerts::{
 };
 pub use config::{Advice, WarnerConfig};
 pub use path::{Closest, Path, closest_approach};
-pub use posture::{PostureAdjust, PostureConfig, PostureLevel, PostureWindow, posture_at};
+pub use posture::{
+    PostureAdjust, PostureArea, PostureConfig, PostureLevel, PostureWindow, areas_at, posture_at,
+};
 pub use rules::{Assessment, Reason, Rule, ThreatAssessor, ThreatConfig, ThreatLevel};
 pub use sun::sun_elevation_deg;
 pub use warner::{AgentWarning, AllowList, Warner, WarningLevel};

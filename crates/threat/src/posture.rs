@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use dronewatch_model::TimeNs;
+use dronewatch_geo::EnuFrame;
+use dronewatch_model::{Lla, TimeNs};
 
 use crate::config::{Advice, WarnerConfig};
 use crate::rules::ThreatConfig;
@@ -165,12 +166,33 @@ impl PostureConfig {
     }
 }
 
-/// A raised posture in force from `from` until `until` (open-ended when `None`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A raised posture in force from `from` until `until` (open-ended when `None`), for the
+/// whole sector or, with an `area`, only for agents and drones inside it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PostureWindow {
     pub level: PostureLevel,
     pub from: TimeNs,
     pub until: Option<TimeNs>,
+    pub area: Option<PostureArea>,
+}
+
+/// Where an area posture applies: a polygon's outer ring, `[lon, lat]` degrees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostureArea {
+    pub ring_deg: Vec<[f64; 2]>,
+}
+
+impl PostureArea {
+    /// The ring in `frame`'s east and north metres, for the containment tests.
+    pub fn ring_en_m(&self, frame: &EnuFrame) -> Vec<[f64; 2]> {
+        self.ring_deg
+            .iter()
+            .map(|[lon, lat]| {
+                let enu = frame.to_enu(&Lla::new(*lat, *lon, frame.reference().h_m));
+                [enu[0], enu[1]]
+            })
+            .collect()
+    }
 }
 
 impl PostureWindow {
@@ -179,14 +201,27 @@ impl PostureWindow {
     }
 }
 
-/// The sector's posture at `t`: the highest level among the windows in force.
+/// The sector's posture at `t`: the highest level among the sector-wide windows in force.
 pub fn posture_at(windows: &[PostureWindow], t: TimeNs) -> PostureLevel {
     windows
         .iter()
-        .filter(|w| w.in_force(t))
+        .filter(|w| w.area.is_none() && w.in_force(t))
         .map(|w| w.level)
         .max()
         .unwrap_or_default()
+}
+
+/// The area postures in force at `t` that raise the level above the sector's, lowest
+/// level first (where areas overlap, the last that holds a point is the highest).
+pub fn areas_at(windows: &[PostureWindow], t: TimeNs) -> Vec<(PostureArea, PostureLevel)> {
+    let sector = posture_at(windows, t);
+    let mut out: Vec<(PostureArea, PostureLevel)> = windows
+        .iter()
+        .filter(|w| w.in_force(t) && w.level > sector)
+        .filter_map(|w| Some((w.area.clone()?, w.level)))
+        .collect();
+    out.sort_by_key(|(_, level)| *level);
+    out
 }
 
 #[cfg(test)]
@@ -198,7 +233,56 @@ mod tests {
             level,
             from: TimeNs(from_s * 1_000_000_000),
             until: until_s.map(|s| TimeNs(s * 1_000_000_000)),
+            area: None,
         }
+    }
+
+    #[test]
+    fn an_area_window_raises_only_its_area_and_only_above_the_sector() {
+        let square = PostureArea {
+            ring_deg: vec![
+                [-111.0, 31.0],
+                [-110.9, 31.0],
+                [-110.9, 31.1],
+                [-111.0, 31.1],
+                [-111.0, 31.0],
+            ],
+        };
+        let mut high_here = window(PostureLevel::High, 0, Some(100));
+        high_here.area = Some(square.clone());
+        let mut elevated_here = window(PostureLevel::Elevated, 0, None);
+        elevated_here.area = Some(square.clone());
+        let ws = [
+            window(PostureLevel::Elevated, 50, None),
+            high_here,
+            elevated_here,
+        ];
+        let t = |s: i64| TimeNs(s * 1_000_000_000);
+        assert_eq!(
+            posture_at(&ws, t(10)),
+            PostureLevel::Normal,
+            "areas are not the sector's"
+        );
+        assert_eq!(
+            areas_at(&ws, t(10)),
+            vec![
+                (square.clone(), PostureLevel::Elevated),
+                (square.clone(), PostureLevel::High)
+            ],
+            "lowest first"
+        );
+        assert_eq!(
+            areas_at(&ws, t(60)),
+            vec![(square.clone(), PostureLevel::High)]
+        );
+        assert!(
+            areas_at(&ws, t(100)).is_empty(),
+            "the sector is as high as the area left"
+        );
+        let frame = EnuFrame::new(Lla::new(31.05, -110.95, 1200.0));
+        let ring = square.ring_en_m(&frame);
+        assert!(crate::zones::ring_contains(&ring, [0.0, 0.0]));
+        assert!(!crate::zones::ring_contains(&ring, [0.0, 20_000.0]));
     }
 
     #[test]

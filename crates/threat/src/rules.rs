@@ -166,6 +166,9 @@ pub struct ThreatAssessor {
     bounds: Vec<[f64; 4]>,
     allow: AllowList,
     memory: BTreeMap<TrackId, Memory>,
+    /// Raised postures inside areas: the ring (east, north) and the level thresholds for
+    /// drones inside it, lowest level first.
+    areas: Vec<(Vec<[f64; 2]>, [f64; 4])>,
 }
 
 impl ThreatAssessor {
@@ -179,6 +182,7 @@ impl ThreatAssessor {
             bounds,
             allow,
             memory: BTreeMap::new(),
+            areas: Vec::new(),
         }
     }
 
@@ -189,6 +193,16 @@ impl ThreatAssessor {
     /// A new configuration (the sector's posture changed), used from the next assessment.
     pub fn set_config(&mut self, cfg: ThreatConfig) {
         self.cfg = cfg;
+    }
+
+    /// Raised postures inside areas (`[lon, lat]` polygons), each with the rules'
+    /// configuration for drones inside it, lowest level first; only its level thresholds
+    /// differ from the sector's.
+    pub fn set_areas(&mut self, areas: Vec<(crate::PostureArea, ThreatConfig)>) {
+        self.areas = areas
+            .into_iter()
+            .map(|(a, cfg)| (a.ring_en_m(&self.frame), cfg.level_thresholds))
+            .collect();
     }
 
     /// New zones (an operator edited them), in the frame of this assessor's reference.
@@ -422,7 +436,13 @@ impl ThreatAssessor {
             }
 
             let score = reasons.iter().map(|r| r.points).sum::<f64>().min(100.0);
-            let level = level_of(&cfg.level_thresholds, score);
+            let thresholds = self
+                .areas
+                .iter()
+                .rev()
+                .find(|(ring, _)| crate::zones::ring_contains(ring, en))
+                .map_or(&cfg.level_thresholds, |(_, th)| th);
+            let level = level_of(thresholds, score);
             out.push(Assessment {
                 track_id: tr.id,
                 t,

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::WarnerConfig;
 use crate::path::{Closest, Path, closest_approach, dist};
+use crate::posture::PostureArea;
+use crate::zones::ring_contains;
 
 /// How urgent a warning is. `AllClear` ends an earlier warning about the same track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -121,8 +123,9 @@ struct PairState {
     /// Since when some level's condition has held at every assessment.
     held_since: Option<TimeNs>,
     issued: Option<WarningLevel>,
-    /// The `Warner::advice_version` the issued warning's advice came from.
-    advice_version: u64,
+    /// The advice the issued warning carried: a posture that changes it (sector-wide, or an
+    /// area the agent is in) has the warning issued again with the new advice.
+    advice: String,
 }
 
 /// Issues [`AgentWarning`]s from tracks and agent fixes. Deterministic: iteration is in id
@@ -139,8 +142,9 @@ pub struct Warner {
     first_seen: BTreeMap<TrackId, TimeNs>,
     agent_ids: Vec<AgentId>,
     pairs: BTreeMap<(u32, TrackId), PairState>,
-    /// Counts changes of the advice: a warning issued under older advice is issued again.
-    advice_version: u64,
+    /// Raised postures that apply inside an area: the ring (east, north in `frame`) and the
+    /// configuration for agents inside it, lowest level first.
+    areas: Vec<(Vec<[f64; 2]>, WarnerConfig)>,
     // Scratch buffers, kept to avoid allocating per assessment.
     /// (index into the assessed tracks, extent within the horizon [m], sampled path).
     track_paths: Vec<(usize, f64, Vec<[f64; 3]>)>,
@@ -162,7 +166,7 @@ impl Warner {
             first_seen: BTreeMap::new(),
             agent_ids: Vec::new(),
             pairs: BTreeMap::new(),
-            advice_version: 0,
+            areas: Vec::new(),
             track_paths: Vec::new(),
         }
     }
@@ -176,10 +180,17 @@ impl Warner {
     /// changed, that assessment issues them again with the new advice, so an agent already
     /// warned is told the new procedure too.
     pub fn set_config(&mut self, cfg: WarnerConfig) {
-        if cfg.advice != self.cfg.advice {
-            self.advice_version += 1;
-        }
         self.cfg = cfg;
+    }
+
+    /// Raised postures inside areas (a bulletin's polygon, `[lon, lat]` degrees), each with
+    /// the configuration for agents inside it, lowest level first: an agent in several
+    /// takes the last. Agents elsewhere keep the sector's configuration.
+    pub fn set_areas(&mut self, areas: Vec<(PostureArea, WarnerConfig)>) {
+        self.areas = areas
+            .into_iter()
+            .map(|(a, cfg)| (a.ring_en_m(&self.frame), cfg))
+            .collect();
     }
 
     /// Each track's highest current warning and the agent it concerns (the first such
@@ -247,6 +258,15 @@ impl Warner {
     pub fn assess(&mut self, t: TimeNs, tracks: &[Track]) -> Vec<AgentWarning> {
         let cfg = self.cfg.clone();
         let cfg = &cfg;
+        // Every configuration in force: the sector's first, then each raised area's. Paths
+        // and reach are sized for the widest of them; each pair is judged under its agent's.
+        let configs: Vec<WarnerConfig> = std::iter::once(cfg.clone())
+            .chain(self.areas.iter().map(|(_, c)| c.clone()))
+            .collect();
+        let horizon_s = configs
+            .iter()
+            .map(|c| c.horizon_s)
+            .fold(cfg.horizon_s, f64::max);
         let step_s = cfg.step_s.max(0.1);
         let mut tracks: Vec<&Track> = tracks.iter().collect();
         tracks.sort_by_key(|tr| tr.id);
@@ -264,7 +284,7 @@ impl Warner {
         // Predicted paths, once per track and once per agent.
         // Paths are sampled twice as far as the horizon, so that the closest approach of a
         // threat entering the radius near the horizon is still reported where it is.
-        let horizon_steps = (cfg.horizon_s / step_s).floor() as usize;
+        let horizon_steps = (horizon_s / step_s).floor() as usize;
         let mut spare: Vec<Vec<[f64; 3]>> =
             self.track_paths.drain(..).map(|(_, _, buf)| buf).collect();
         let exempt = self.allow.exempt_in(&tracks);
@@ -290,7 +310,7 @@ impl Warner {
                 },
             };
             let mut buf = spare.pop().unwrap_or_default();
-            path.sample(step_s, 2.0 * cfg.horizon_s, &mut buf);
+            path.sample(step_s, 2.0 * horizon_s, &mut buf);
             self.track_paths.push((i, extent(&buf, horizon_steps), buf));
         }
         let mut agent_paths = Vec::with_capacity(self.agents.len());
@@ -298,15 +318,21 @@ impl Warner {
             let dt_s = t.secs_since(a.t).max(0.0);
             let now = Path::straight(a.enu_m, a.vel_enu_mps).at(dt_s);
             let mut buf = Vec::new();
-            Path::straight(now, a.vel_enu_mps).sample(step_s, 2.0 * cfg.horizon_s, &mut buf);
+            Path::straight(now, a.vel_enu_mps).sample(step_s, 2.0 * horizon_s, &mut buf);
             // A patrol may also turn round where it turned before: both futures are judged.
-            let patrol = patrol_path(now, a, step_s, 2.0 * cfg.horizon_s);
+            let patrol = patrol_path(now, a, step_s, 2.0 * horizon_s);
             let reach = extent(&buf, horizon_steps).max(
                 patrol
                     .as_ref()
                     .map_or(0.0, |(p, _)| extent(p.as_slice(), horizon_steps)),
             );
-            agent_paths.push((id, a, reach, buf, patrol));
+            // The last raised area the agent stands in (0: the sector's configuration).
+            let area = self
+                .areas
+                .iter()
+                .rposition(|(ring, _)| ring_contains(ring, [now[0], now[1]]))
+                .map_or(0, |i| i + 1);
+            agent_paths.push((id, a, reach, buf, patrol, area));
         }
         // Agents sorted west to east: each track looks only at the strip of agents it could
         // reach, not at all of them.
@@ -317,19 +343,23 @@ impl Warner {
             .values()
             .map(|a| a.vel_enu_mps[0].hypot(a.vel_enu_mps[1]))
             .fold(0.0, f64::max);
-        let max_radius_m = (cfg.radius_m
-            + cfg.agent_path_share * max_agent_speed_mps * cfg.horizon_s)
-            .max(cfg.close_m);
+        let max_radius_m = configs
+            .iter()
+            .map(|c| {
+                (c.radius_m + c.agent_path_share * max_agent_speed_mps * c.horizon_s).max(c.close_m)
+            })
+            .fold(0.0, f64::max);
 
         let mut out = Vec::new();
         for (i, track_extent_m, tpath) in &self.track_paths {
             let track_east_m = east_m(tpath);
             let strip_m = track_extent_m + max_agent_extent_m + max_radius_m;
             let first = agent_paths.partition_point(|a| east_m(&a.3) < track_east_m - strip_m);
-            for (agent_id, agent, agent_extent_m, apath, patrol) in &agent_paths[first..] {
+            for (agent_id, agent, agent_extent_m, apath, patrol, area) in &agent_paths[first..] {
                 if east_m(apath) > track_east_m + strip_m {
                     break;
                 }
+                let cfg = &configs[*area];
                 let agent_speed_mps = agent.vel_enu_mps[0].hypot(agent.vel_enu_mps[1]);
                 let radius_at =
                     |dt_s: f64| cfg.radius_m + cfg.agent_path_share * agent_speed_mps * dt_s;
@@ -387,14 +417,14 @@ impl Warner {
                     level = WarningLevel::AllClear;
                 }
                 let issued = pair.issued.unwrap_or(WarningLevel::AllClear);
-                let advice_stale =
-                    pair.advice_version != self.advice_version && level != WarningLevel::AllClear;
-                pair.advice_version = self.advice_version;
+                let advice = cfg.advice.for_level(level);
+                let advice_stale = level != WarningLevel::AllClear && pair.advice != advice;
                 if issued == level && !advice_stale {
                     continue;
                 }
                 pair.issued = Some(level);
-                out.push(self.warning(t, agent_id, agent, a0, p0, tr.id, level, closest));
+                pair.advice = advice.to_owned();
+                out.push(self.warning(t, agent_id, agent, a0, p0, tr.id, level, closest, advice));
             }
         }
         // Pairs not judged this time (track gone, exempted, or out of reach) are over.
@@ -438,6 +468,7 @@ impl Warner {
         track_id: TrackId,
         level: WarningLevel,
         closest: Closest,
+        advice: &str,
     ) -> AgentWarning {
         let (de, dn) = (p0[0] - a0[0], p0[1] - a0[1]);
         let bearing_deg = wrap_deg_360(de.atan2(dn).to_degrees());
@@ -448,7 +479,6 @@ impl Warner {
             let hour = (rel / 30.0).round() as u8 % 12;
             if hour == 0 { 12 } else { hour }
         });
-        let advice = self.cfg.advice.for_level(level);
         AgentWarning {
             t,
             agent_id: agent_id.clone(),

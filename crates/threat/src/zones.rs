@@ -235,7 +235,7 @@ fn side(p: [f64; 2], q: [f64; 2], r: [f64; 2]) -> f64 {
 }
 
 /// Even-odd rule (ray to the east).
-fn ring_contains(ring: &[[f64; 2]], p: [f64; 2]) -> bool {
+pub(crate) fn ring_contains(ring: &[[f64; 2]], p: [f64; 2]) -> bool {
     let mut inside = false;
     for w in ring.windows(2) {
         let (a, b) = (w[0], w[1]);

@@ -413,3 +413,63 @@ fn a_new_track_waits_for_its_first_remote_id_before_a_warning_below_critical() {
         .expect("warned");
     assert_eq!(first, 2);
 }
+
+#[test]
+fn an_area_posture_raises_the_warnings_of_the_agents_inside_it_only() {
+    // Two posts 5 km apart; at each a drone passes 250 m east (outside the usual 150 m,
+    // inside the high posture's 300 m). A high posture holds around post-1 only.
+    let frame = EnuFrame::new(REF);
+    let corner = |e: f64, n: f64| {
+        let p = frame.to_lla(&[e, n, 0.0]);
+        [p.lon_deg, p.lat_deg]
+    };
+    let area = dronewatch_threat::PostureArea {
+        ring_deg: vec![
+            corner(-1000.0, -1000.0),
+            corner(1000.0, -1000.0),
+            corner(1000.0, 1000.0),
+            corner(-1000.0, 1000.0),
+            corner(-1000.0, -1000.0),
+        ],
+    };
+    let posture = PostureConfig::default();
+    let high = posture.warner_config(&WarnerConfig::default(), PostureLevel::High);
+    let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::default());
+    warner.set_areas(vec![(area, high.clone())]);
+    let mut out = Vec::new();
+    for k in 0..=120u32 {
+        let t = secs(f64::from(k));
+        for (name, east_m) in [("post-1", 0.0), ("post-2", 5000.0)] {
+            warner.observe_agent(&AgentFix {
+                agent_id: AgentId::new(name),
+                t,
+                position: frame.to_lla(&[east_m, 0.0, 1.7]),
+            });
+        }
+        let dt = f64::from(k);
+        let tracks = [
+            track(
+                &frame,
+                1,
+                t,
+                [250.0, 1500.0 - 15.0 * dt, 60.0],
+                [0.0, -15.0, 0.0],
+            ),
+            track(
+                &frame,
+                2,
+                t,
+                [5250.0, 1500.0 - 15.0 * dt, 60.0],
+                [0.0, -15.0, 0.0],
+            ),
+        ];
+        out.extend(warner.assess(t, &tracks));
+    }
+    assert!(out.iter().all(|w| w.agent_id.0 == "post-1"), "{out:?}");
+    let warning = out
+        .iter()
+        .find(|w| w.level == WarningLevel::Warning)
+        .expect("post-1 warned under the high posture");
+    assert_eq!(warning.track_id, TrackId(1));
+    assert_eq!(warning.advice, high.advice.warning);
+}

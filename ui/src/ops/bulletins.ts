@@ -72,7 +72,7 @@ export class BulletinPanel {
         h("b", {}, `${b.posture.toUpperCase()} `),
         b.in_force ? "" : "(not yet in force) ",
         b.text,
-        h("div", { class: "muted" }, `${b.published_by} · ${validity(b)}${b.area ? " · area on map" : ""}`),
+        h("div", { class: "muted" }, `${b.published_by} · ${validity(b)}${b.area ? (b.area_only ? " · posture only in its area (on map)" : " · area on map") : ""}`),
         who,
       );
       if (this.mayPublish) {
@@ -101,6 +101,7 @@ export class BulletinPanel {
     );
     const validFor = h("select", { "aria-label": "Valid for" }, ...VALID_FOR_H.map(([label], i) => h("option", { value: i }, label)));
     const useArea = h("input", { type: "checkbox", checked: true, "aria-label": "Area: the map view" });
+    const areaOnly = h("input", { type: "checkbox", "aria-label": "Posture only inside the area" });
     const publish = h("button", { "data-testid": "bulletin-publish" }, "Publish to agents");
     publish.addEventListener("click", async () => {
       if (!text.value.trim()) {
@@ -114,6 +115,7 @@ export class BulletinPanel {
           text: text.value.trim(),
           posture: posture.value,
           area: useArea.checked ? this.viewPolygon() : null,
+          area_only: useArea.checked && areaOnly.checked,
           valid_until_unix_ns: hours === null ? null : nowNs + hours * 3600e9,
         });
         this.put(b);
@@ -126,7 +128,14 @@ export class BulletinPanel {
     return [
       h("h3", {}, "Publish a bulletin"),
       text,
-      h("div", { class: "zone-form" }, posture, validFor, h("label", {}, useArea, " area: the map view")),
+      h(
+        "div",
+        { class: "zone-form" },
+        posture,
+        validFor,
+        h("label", {}, useArea, " area: the map view"),
+        h("label", {}, areaOnly, " posture only inside it"),
+      ),
       h("div", { class: "actions" }, publish),
     ];
   }

@@ -16,7 +16,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use dronewatch_model::TimeNs;
 use dronewatch_store::{EventKind, NewEvent};
-use dronewatch_threat::{PostureConfig, PostureLevel, PostureWindow, posture_at};
+use dronewatch_threat::{PostureArea, PostureConfig, PostureLevel, PostureWindow, posture_at};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -40,10 +40,13 @@ pub struct Bulletin {
     /// `normal`, `elevated` or `high`.
     #[schema(value_type = String)]
     pub posture: PostureLevel,
-    /// Where the intelligence applies: a GeoJSON Polygon (shown on the map; the posture is
-    /// the whole sector's).
+    /// Where the intelligence applies: a GeoJSON Polygon, shown on the map.
     #[schema(value_type = Object)]
     pub area: Option<serde_json::Value>,
+    /// The posture holds only inside `area`, for the agents and drones there; otherwise it
+    /// is the whole sector's.
+    #[serde(default)]
+    pub area_only: bool,
     pub valid_from_unix_ns: i64,
     /// Open-ended (until withdrawn) when absent.
     pub valid_until_unix_ns: Option<i64>,
@@ -60,10 +63,17 @@ impl Bulletin {
         if self.withdrawn_unix_ns.is_some() {
             return None;
         }
+        let area = match (self.area_only, &self.area) {
+            (true, Some(a)) => Some(PostureArea {
+                ring_deg: polygon_ring(a).ok()?,
+            }),
+            _ => None,
+        };
         Some(PostureWindow {
             level: self.posture,
             from: TimeNs(self.valid_from_unix_ns),
             until: self.valid_until_unix_ns.map(TimeNs),
+            area,
         })
     }
 
@@ -98,6 +108,9 @@ pub struct NewBulletin {
     /// A GeoJSON Polygon geometry.
     #[schema(value_type = Object)]
     pub area: Option<serde_json::Value>,
+    /// The posture holds only inside `area` (default: the whole sector).
+    #[serde(default)]
+    pub area_only: bool,
     /// Default: now.
     pub valid_from_unix_ns: Option<i64>,
     /// Default: until withdrawn.
@@ -118,6 +131,21 @@ pub struct PostureView {
     /// The bulletins that set it (those in force).
     pub bulletin_ids: Vec<String>,
     /// What agents carry and do at this posture.
+    pub standing_orders: Vec<String>,
+    /// Areas where a bulletin raises the posture above the sector's.
+    pub areas: Vec<AreaPostureView>,
+}
+
+/// A posture that holds inside one bulletin's area.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AreaPostureView {
+    pub bulletin_id: String,
+    /// `elevated` or `high`.
+    pub level: &'static str,
+    /// A GeoJSON Polygon.
+    #[schema(value_type = Object)]
+    pub area: serde_json::Value,
+    /// What agents inside it carry and do.
     pub standing_orders: Vec<String>,
 }
 
@@ -163,10 +191,27 @@ impl BulletinBoard {
             level: level.as_str(),
             bulletin_ids: list
                 .iter()
-                .filter(|b| b.in_force(t) && b.posture == level && level != PostureLevel::Normal)
+                .filter(|b| {
+                    b.in_force(t)
+                        && !b.area_only
+                        && b.posture == level
+                        && level != PostureLevel::Normal
+                })
                 .map(|b| b.id.clone())
                 .collect(),
             standing_orders: self.posture.standing_orders(level).to_vec(),
+            areas: list
+                .iter()
+                .filter(|b| b.area_only && b.in_force(t) && b.posture > level)
+                .filter_map(|b| {
+                    Some(AreaPostureView {
+                        bulletin_id: b.id.clone(),
+                        level: b.posture.as_str(),
+                        area: b.area.clone()?,
+                        standing_orders: self.posture.standing_orders(b.posture).to_vec(),
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -321,7 +366,9 @@ pub async fn publish(
         )));
     }
     if let Some(area) = &req.area {
-        check_polygon(area).map_err(|e| ApiError::BadRequest(format!("area: {e}")))?;
+        polygon_ring(area).map_err(|e| ApiError::BadRequest(format!("area: {e}")))?;
+    } else if req.area_only {
+        return Err(ApiError::BadRequest("area_only: needs an area".into()));
     }
     let from = req.valid_from_unix_ns.unwrap_or(t.0);
     if let Some(until) = req.valid_until_unix_ns
@@ -336,6 +383,7 @@ pub async fn publish(
         text,
         posture: req.posture,
         area: req.area,
+        area_only: req.area_only,
         valid_from_unix_ns: from,
         valid_until_unix_ns: req.valid_until_unix_ns,
         published_by: who.user.clone(),
@@ -465,8 +513,9 @@ pub async fn posture(
     Ok(Json(s.bulletins.posture(crate::clock::now())))
 }
 
-/// A GeoJSON Polygon: closed rings of at least four [lon, lat] positions.
-fn check_polygon(v: &serde_json::Value) -> Result<(), String> {
+/// Checks a GeoJSON Polygon (closed rings of at least four `[lon, lat]` positions) and
+/// returns its exterior ring.
+fn polygon_ring(v: &serde_json::Value) -> Result<Vec<[f64; 2]>, String> {
     if v.get("type").and_then(|t| t.as_str()) != Some("Polygon") {
         return Err("a GeoJSON Polygon expected".into());
     }
@@ -476,6 +525,7 @@ fn check_polygon(v: &serde_json::Value) -> Result<(), String> {
         .filter(|r| !r.is_empty())
         .ok_or("coordinates: an array of rings expected")?;
     let mut vertices = 0;
+    let mut exterior = Vec::new();
     for (i, ring) in rings.iter().enumerate() {
         let points: Vec<[f64; 2]> = ring
             .as_array()
@@ -497,22 +547,25 @@ fn check_polygon(v: &serde_json::Value) -> Result<(), String> {
             return Err(format!("ring {i}: closed, with at least four positions"));
         }
         vertices += points.len();
+        if i == 0 {
+            exterior = points;
+        }
     }
     if vertices > MAX_AREA_VERTICES {
         return Err(format!("at most {MAX_AREA_VERTICES} positions"));
     }
-    Ok(())
+    Ok(exterior)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::check_polygon;
+    use super::polygon_ring;
     use serde_json::json;
 
     #[test]
     fn an_area_is_a_closed_polygon_in_range() {
         let square = json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]});
-        assert_eq!(check_polygon(&square), Ok(()));
+        assert_eq!(polygon_ring(&square).map(|r| r.len()), Ok(4));
         for bad in [
             json!({"type": "Point", "coordinates": [0, 0]}),
             json!({"type": "Polygon", "coordinates": []}),
@@ -521,7 +574,7 @@ mod tests {
             json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 91], [0, 0]]]}),
             json!({"type": "Polygon", "coordinates": [[["a", 0], [1, 0], [1, 1], [0, 0]]]}),
         ] {
-            assert!(check_polygon(&bad).is_err(), "{bad}");
+            assert!(polygon_ring(&bad).is_err(), "{bad}");
         }
     }
 }

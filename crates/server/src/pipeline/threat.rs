@@ -15,8 +15,9 @@ use std::time::Duration;
 use dronewatch_model::{AgentFix, TimeNs, Track};
 use dronewatch_store::{EventKind, NewEvent};
 use dronewatch_threat::{
-    Alert, AlertBook, AlertChange, AlertError, AlertId, Assessment, PostureConfig, PostureLevel,
-    PostureWindow, ThreatAssessor, ThreatConfig, Warner, WarnerConfig, posture_at,
+    Alert, AlertBook, AlertChange, AlertError, AlertId, Assessment, PostureArea, PostureConfig,
+    PostureLevel, PostureWindow, ThreatAssessor, ThreatConfig, Warner, WarnerConfig, areas_at,
+    posture_at,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -117,6 +118,8 @@ pub struct SectorPosture {
     pub base_rules: ThreatConfig,
     pub windows: Vec<PostureWindow>,
     pub level: PostureLevel,
+    /// The bulletins' areas whose posture is above the sector's, as last applied.
+    pub areas: Vec<(PostureArea, PostureLevel)>,
 }
 
 impl SectorPosture {
@@ -127,6 +130,7 @@ impl SectorPosture {
             base_rules,
             windows: Vec::new(),
             level: PostureLevel::Normal,
+            areas: Vec::new(),
         }
     }
 }
@@ -269,13 +273,16 @@ impl ThreatStage {
     /// not part of the picture), checked before every assessment.
     fn apply_posture(&mut self) {
         let p = &mut self.posture;
-        let level = posture_at(&p.windows, crate::clock::now());
-        if level == p.level {
+        let now = crate::clock::now();
+        let level = posture_at(&p.windows, now);
+        let areas = areas_at(&p.windows, now);
+        if level == p.level && areas == p.areas {
             return;
         }
         info!(
             from = p.level.as_str(),
             to = level.as_str(),
+            areas = areas.len(),
             "sector posture changed"
         );
         p.level = level;
@@ -283,6 +290,19 @@ impl ThreatStage {
             .set_config(p.config.warner_config(&p.base_warner, level));
         self.assessor
             .set_config(p.config.threat_config(&p.base_rules, level));
+        self.warner.set_areas(
+            areas
+                .iter()
+                .map(|(a, l)| (a.clone(), p.config.warner_config(&p.base_warner, *l)))
+                .collect(),
+        );
+        self.assessor.set_areas(
+            areas
+                .iter()
+                .map(|(a, l)| (a.clone(), p.config.threat_config(&p.base_rules, *l)))
+                .collect(),
+        );
+        p.areas = areas;
         self.metrics.posture_level.set(level as i64);
     }
 
