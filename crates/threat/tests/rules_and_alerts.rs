@@ -556,3 +556,42 @@ fn a_closed_alert_silences_its_track_only_until_the_threat_grows_or_comes_back()
         [AlertChange::Opened(_)]
     ));
 }
+
+#[test]
+fn an_area_posture_lowers_the_thresholds_of_drones_inside_it_only() {
+    let f = frame();
+    let corner = |e: f64, n: f64| {
+        let p = f.to_lla(&[e, n, 0.0]);
+        [p.lon_deg, p.lat_deg]
+    };
+    let area = dronewatch_threat::PostureArea {
+        ring_deg: vec![
+            corner(-500.0, -500.0),
+            corner(500.0, -500.0),
+            corner(500.0, 500.0),
+            corner(-500.0, 500.0),
+            corner(-500.0, -500.0),
+        ],
+    };
+    let mut a = ThreatAssessor::new(
+        ThreatConfig::default(),
+        REF,
+        Vec::new(),
+        AllowList::default(),
+    );
+    let raised = ThreatConfig {
+        level_thresholds: [0.0, 0.0, 0.0, 1.0],
+        ..ThreatConfig::default()
+    };
+    a.set_areas(vec![(area, raised)]);
+    let t = noon(0.0);
+    // The same drone twice: inside the area, and 3 km east of it.
+    let inside = track(1, t, [0.0, 0.0, 60.0], [5.0, 0.0, 0.0]);
+    let outside = track(2, t, [3000.0, 0.0, 60.0], [5.0, 0.0, 0.0]);
+    let out = a.assess(t, &[inside, outside], &BTreeMap::new());
+    let by_id = |id: u64| out.iter().find(|x| x.track_id == TrackId(id)).unwrap();
+    assert_eq!(by_id(1).score, by_id(2).score);
+    assert!(by_id(1).score >= 1.0, "{out:?}");
+    assert_eq!(by_id(1).level, ThreatLevel::Critical);
+    assert!(by_id(2).level < ThreatLevel::Critical, "{out:?}");
+}
