@@ -67,8 +67,11 @@ impl Drop for Taky {
 
 /// taky on a free port; with `ssl`, TLS with client certificates from that PKI.
 async fn start_taky(bin: &PathBuf, ssl: Option<&Pki>) -> Taky {
+    start_taky_on(bin, ssl, free_port()).await
+}
+
+async fn start_taky_on(bin: &PathBuf, ssl: Option<&Pki>, port: u16) -> Taky {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let conf = dir.path().join("taky.conf");
     let ssl = match ssl {
         None => "enabled = false\n".to_owned(),
