@@ -629,6 +629,7 @@ impl AircraftTable {
                 sigma_horizontal_m: accuracy::sigma_from_radius_95(bound_h),
                 sigma_vertical_m: sigma_v,
             },
+            velocity: None,
             identity: IdentityHints {
                 icao_address: (!a.non_icao).then_some(a.icao_address),
                 classification: Some(category::classification(a.category)),

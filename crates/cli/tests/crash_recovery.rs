@@ -285,6 +285,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
                             sigma_az_deg: 0.5,
                             sigma_el_deg: 0.5,
                         },
+                        velocity: None,
                         identity: IdentityHints::default(),
                     };
                     if link.push(&obs).await.is_err() {

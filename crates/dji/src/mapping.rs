@@ -133,6 +133,7 @@ pub fn to_observation(
         sensor_kind: SensorKind::RemoteId,
         sensor_position: reception.sensor_position,
         measurement,
+        velocity: None,
         identity: IdentityHints {
             remote_id_serial: None,
             operator_position,

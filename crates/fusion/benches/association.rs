@@ -187,6 +187,7 @@ fn scan(
                     sigma_az_deg: SIGMA_AZ_DEG,
                     sigma_el_deg: SIGMA_EL_DEG,
                 },
+                velocity: None,
                 identity: IdentityHints::default(),
             }
         })

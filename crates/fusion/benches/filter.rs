@@ -53,6 +53,7 @@ fn radar_plot(e: f64, n: f64, u: f64) -> Meas {
         sensor_enu,
         z: Vec3::new(r + 4.0, az + 0.3f64.to_radians(), el - 0.2f64.to_radians()),
         sigma: Vec3::new(5.0, 0.5f64.to_radians(), 1.0f64.to_radians()),
+        velocity: None,
     }
 }
 
@@ -67,6 +68,7 @@ fn bearing(e: f64, n: f64) -> Meas {
         z: Vec3::new(az + 1.5f64.to_radians(), 0.0, 0.0),
         // Only component 0 is used for a bearing.
         sigma: Vec3::new(2.0f64.to_radians(), 1.0, 1.0),
+        velocity: None,
     }
 }
 

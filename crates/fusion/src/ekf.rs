@@ -87,6 +87,7 @@ mod tests {
             sensor_enu: Vec3::zeros(),
             z,
             sigma: Vec3::repeat(sigma_m),
+            velocity: None,
         }
     }
 
@@ -112,6 +113,7 @@ mod tests {
             sensor_enu: Vec3::zeros(),
             z: Vec3::new(1f64.to_radians(), 0.0, 0.0),
             sigma: Vec3::new(1f64.to_radians(), 1.0, 1.0),
+            velocity: None,
         };
         update(&mut x, &mut p, &m).unwrap_or_else(|| panic!("update failed"));
         assert!(x[0] > 1.0, "moved east: {}", x[0]);
@@ -129,6 +131,7 @@ mod tests {
             sensor_enu: Vec3::zeros(),
             z: Vec3::new(0.01, 0.0, 0.0),
             sigma: Vec3::new(0.02, 1.0, 1.0),
+            velocity: None,
         };
         let a = innovation(&x, &p, &m).unwrap_or_else(|| panic!("no innovation"));
         m.sigma = Vec3::new(0.02, 5.0, 7.0);

@@ -199,6 +199,7 @@ mod tests {
             sensor_enu: Vec3::zeros(),
             z: Vec3::new(e, n, u),
             sigma: Vec3::new(3.0, 3.0, 3.0),
+            velocity: None,
         }
     }
 

@@ -61,7 +61,7 @@ pub fn point_of(meas: &Meas, cfg: &TrackerConfig) -> Option<(Vec3, Mat3)> {
             cov[(2, 2)] = cfg.init_sigma_height_m.powi(2);
             Some((pos, cov))
         }
-        MeasKind::Bearing | MeasKind::AzEl => None,
+        MeasKind::Bearing | MeasKind::AzEl | MeasKind::Velocity => None,
     }
 }
 
@@ -150,6 +150,7 @@ mod tests {
                 sensor_enu: at,
                 z: Vec3::new(d[0].atan2(d[1]), 0.0, 0.0),
                 sigma: Vec3::new(2f64.to_radians(), 1.0, 1.0),
+                velocity: None,
             },
         }
     }
@@ -218,6 +219,7 @@ mod tests {
             sensor_enu: Vec3::new(0.0, 0.0, 10.0),
             z: Vec3::new(1000.0, 90f64.to_radians(), 0.0),
             sigma: Vec3::new(5.0, 0.5f64.to_radians(), 1f64.to_radians()),
+            velocity: None,
         };
         let (p, cov) = point_of(&m, &cfg).unwrap_or_else(|| panic!("no point"));
         assert!((p - Vec3::new(1000.0, 0.0, 10.0)).norm() < 1e-9);

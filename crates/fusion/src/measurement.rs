@@ -23,6 +23,8 @@ pub enum MeasKind {
     BearingDistance,
     /// `[e, n, u]` absolute.
     Position,
+    /// `[ve, vn, vu]`: a sensor's velocity estimate, applied after its position.
+    Velocity,
 }
 
 impl MeasKind {
@@ -30,7 +32,7 @@ impl MeasKind {
         match self {
             MeasKind::Bearing => 1,
             MeasKind::AzEl | MeasKind::BearingDistance => 2,
-            MeasKind::RangeAzEl | MeasKind::Position => 3,
+            MeasKind::RangeAzEl | MeasKind::Position | MeasKind::Velocity => 3,
         }
     }
 
@@ -41,10 +43,14 @@ impl MeasKind {
             MeasKind::Bearing => i == 0,
             MeasKind::AzEl => i <= 1,
             MeasKind::BearingDistance => i == 0,
-            MeasKind::Position => false,
+            MeasKind::Position | MeasKind::Velocity => false,
         }
     }
 }
+
+/// The noise given to a velocity component the sensor did not measure: large enough that
+/// the update leaves it as it was.
+const UNKNOWN_VELOCITY_SIGMA_MPS: f64 = 1.0e4;
 
 /// One observation converted to the fusion frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +63,9 @@ pub struct Meas {
     /// Noise standard deviations per component; for `BearingDistance` the second is the
     /// relative distance error.
     pub sigma: Vec3,
+    /// The sensor's velocity estimate of the object and its noise, for a second update
+    /// after this one ([`Meas::velocity_update`]).
+    pub velocity: Option<(Vec3, Vec3)>,
 }
 
 /// Why an observation could not be turned into a measurement.
@@ -140,12 +149,41 @@ impl Meas {
                 Vec3::new(sigma_horizontal_m, sigma_horizontal_m, sigma_vertical_m),
             ),
         };
+        let velocity = match &obs.velocity {
+            None => None,
+            Some(v) => {
+                v.validate().map_err(MeasError::InvalidField)?;
+                // Without a vertical component the vertical stays the filter's own.
+                let (vu, sigma_vu) = v.up_mps.map_or((0.0, UNKNOWN_VELOCITY_SIGMA_MPS), |u| {
+                    (u, v.sigma_vertical_mps)
+                });
+                Some((
+                    Vec3::new(v.east_mps, v.north_mps, vu),
+                    Vec3::new(v.sigma_horizontal_mps, v.sigma_horizontal_mps, sigma_vu),
+                ))
+            }
+        };
         Ok(Self {
             kind,
             sensor_kind: obs.sensor_kind,
             sensor_enu,
             z,
             sigma,
+            velocity,
+        })
+    }
+
+    /// The second update an observation with a velocity gives: the velocity states
+    /// measured directly.
+    pub fn velocity_update(&self) -> Option<Meas> {
+        let (z, sigma) = self.velocity?;
+        Some(Meas {
+            kind: MeasKind::Velocity,
+            sensor_kind: self.sensor_kind,
+            sensor_enu: Vec3::zeros(),
+            z,
+            sigma,
+            velocity: None,
         })
     }
 
@@ -167,6 +205,12 @@ impl Meas {
                 h[(1, 1)] = 1.0;
                 h[(2, 2)] = 1.0;
                 (d + self.sensor_enu, h)
+            }
+            MeasKind::Velocity => {
+                h[(0, 3)] = 1.0;
+                h[(1, 4)] = 1.0;
+                h[(2, 5)] = 1.0;
+                (Vec3::new(x[3], x[4], x[5]), h)
             }
             MeasKind::Bearing => {
                 set_row(&mut h, 0, az_row);
@@ -244,6 +288,7 @@ mod tests {
             sensor_enu: Vec3::new(10.0, -20.0, 5.0),
             z: Vec3::zeros(),
             sigma: Vec3::new(1.0, 1.0, 1.0),
+            velocity: None,
         }
     }
 
@@ -293,6 +338,7 @@ mod tests {
                 az_deg: 10.0,
                 sigma_az_deg: 2.0,
             },
+            velocity: None,
             identity: IdentityHints::default(),
         };
         let err = Meas::from_observation(&obs, &frame);

@@ -216,6 +216,8 @@ impl Tracker {
                 MeasKind::RangeAzEl => radar_like.push(p.meas),
                 MeasKind::Bearing | MeasKind::AzEl => bearings.push(p.meas),
                 MeasKind::BearingDistance => self.process_sighting(t_s, sensor, params, p.meas),
+                // Only ever the second half of an observation, never one of its own.
+                MeasKind::Velocity => {}
             }
         }
         if !radar_like.is_empty() {
@@ -283,6 +285,10 @@ impl Tracker {
         if imm.update(meas).is_none() {
             return;
         }
+        // The sensor's own velocity estimate, when it gives one: a second, linear update.
+        if let Some(v) = meas.velocity_update() {
+            let _ = imm.update(&v);
+        }
         track.imm = imm;
         track.t_s = t_s;
         (track.x, track.p) = track.imm.combined();
@@ -321,8 +327,13 @@ impl Tracker {
         cov: crate::linalg::Mat3,
         t_s: f64,
         sensor: &SensorId,
+        velocity: Option<Meas>,
     ) -> usize {
-        let imm = initiate::state_at(pos, cov, &self.cfg);
+        let mut imm = initiate::state_at(pos, cov, &self.cfg);
+        // A sensor that tracks the object gives the new track its velocity at once.
+        if let Some(v) = velocity {
+            let _ = imm.update(&v);
+        }
         self.tracks.push(TrackState::new(origin, imm, t_s, sensor));
         self.stats.tracks_started += 1;
         self.tracks.len() - 1
@@ -414,7 +425,7 @@ impl Tracker {
                 continue;
             }
             if let Some((pos, cov)) = initiate::point_of(m, &self.cfg) {
-                self.start_track(Origin::Radar, pos, cov, t_s, sensor);
+                self.start_track(Origin::Radar, pos, cov, t_s, sensor, m.velocity_update());
             }
         }
     }
@@ -483,7 +494,14 @@ impl Tracker {
                 let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) else {
                     return;
                 };
-                self.start_track(Origin::RemoteId, pos, cov, t_s, sensor)
+                self.start_track(
+                    Origin::RemoteId,
+                    pos,
+                    cov,
+                    t_s,
+                    sensor,
+                    meas.velocity_update(),
+                )
             }
         };
         if let Some(op) = p.operator_position {
@@ -597,7 +615,7 @@ impl Tracker {
                 Some((k, (pos, cov))) => {
                     let old = self.bearing_pool.remove(k);
                     self.stats.triangulations += 1;
-                    let ti = self.start_track(Origin::Passive, pos, cov, t_s, sensor);
+                    let ti = self.start_track(Origin::Passive, pos, cov, t_s, sensor, None);
                     // The partner bearing counts too: the track was seen by two sensors.
                     let other = self.sensor_ids[old.sensor].clone();
                     let track = &mut self.tracks[ti];
@@ -638,7 +656,7 @@ impl Tracker {
             None => {
                 // Nobody else sees it yet: a tentative track that other sensors can confirm.
                 if let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) {
-                    self.start_track(Origin::Passive, pos, cov, t_s, sensor);
+                    self.start_track(Origin::Passive, pos, cov, t_s, sensor, None);
                 }
             }
         }
@@ -868,6 +886,7 @@ mod tests {
                 az_deg: az.rem_euclid(360.0),
                 sigma_az_deg: 2.0,
             },
+            velocity: None,
             identity: IdentityHints::default(),
         }
     }
@@ -891,6 +910,7 @@ mod tests {
                         sigma_horizontal_m: 5.0,
                         sigma_vertical_m: 5.0,
                     },
+                    velocity: None,
                     identity: IdentityHints {
                         remote_id_serial: Some("1581F5FJD22A".into()),
                         // Not every message carries the pilot: the last one known stays.
@@ -956,8 +976,68 @@ mod tests {
                 sigma_az_deg: 0.5,
                 sigma_el_deg: 1.0,
             },
+            velocity: None,
             identity: IdentityHints::default(),
         }
+    }
+
+    #[test]
+    fn a_sensor_velocity_starts_a_track_moving_and_is_used_on_every_update() {
+        let t0 = TimeNs(0);
+        let mut with = Tracker::new(TrackerConfig::default(), ORIGIN, t0, &[]);
+        let mut without = Tracker::new(TrackerConfig::default(), ORIGIN, t0, &[]);
+        let moving = |id: u64, t: TimeNs, e: f64| {
+            let mut o = plot(id, t, "radar-1", [e, 1000.0, 100.0]);
+            o.velocity = Some(dronewatch_model::VelocityMeasurement {
+                east_mps: 12.0,
+                north_mps: 0.0,
+                up_mps: None,
+                sigma_horizontal_mps: 1.0,
+                sigma_vertical_mps: 1.0,
+            });
+            o
+        };
+        with.ingest(moving(0, t0, 0.0))
+            .unwrap_or_else(|e| panic!("{e}"));
+        without
+            .ingest(plot(0, t0, "radar-1", [0.0, 1000.0, 100.0]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        with.advance_to(t0.plus_secs(0.5));
+        without.advance_to(t0.plus_secs(0.5));
+        // From its first plot, the track knows where the drone is going.
+        assert!(
+            (with.tracks[0].x[3] - 12.0).abs() < 1.5,
+            "{:?}",
+            with.tracks[0].x
+        );
+        assert!(
+            with.tracks[0].x[5].abs() < 1e-6,
+            "no vertical given, none made up"
+        );
+        assert!(without.tracks[0].x[3].abs() < 1e-9);
+        // Updates keep it: after a second plot it is still there, the variance small.
+        with.ingest(moving(1, t0.plus_secs(1.0), 12.0))
+            .unwrap_or_else(|e| panic!("{e}"));
+        with.advance_to(t0.plus_secs(1.5));
+        assert!(
+            (with.tracks[0].x[3] - 12.0).abs() < 1.0,
+            "{:?}",
+            with.tracks[0].x
+        );
+        assert!(
+            with.tracks[0].p[(3, 3)] < 2.0,
+            "{}",
+            with.tracks[0].p[(3, 3)]
+        );
+        // A bad velocity is refused by name, like any bad field.
+        let mut bad = moving(2, t0.plus_secs(2.0), 24.0);
+        if let Some(v) = bad.velocity.as_mut() {
+            v.sigma_horizontal_mps = 0.0;
+        }
+        let Err(e) = with.ingest(bad) else {
+            panic!("a zero sigma was taken")
+        };
+        assert!(e.to_string().contains("velocity.sigma_horizontal_mps"), "{e}");
     }
 
     #[test]

@@ -69,6 +69,7 @@ impl Scene {
             sensor_kind: kind,
             sensor_position: Some(self.frame.to_lla(&at)),
             measurement,
+            velocity: None,
             identity,
         });
         self.next_id += 1;

@@ -18,8 +18,43 @@ pub struct Observation {
     /// Where the sensor was when it measured; required by every relative measurement.
     pub sensor_position: Option<Lla>,
     pub measurement: Measurement,
+    /// The sensor's own estimate of the object's velocity, when it tracks it (a SAPIENT
+    /// detection's `enu_velocity`): fusion uses it as a second update after the position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub velocity: Option<VelocityMeasurement>,
     #[serde(default, skip_serializing_if = "IdentityHints::is_empty")]
     pub identity: IdentityHints,
+}
+
+/// A velocity in east-north-up axes with its one-sigma noise [m/s].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VelocityMeasurement {
+    pub east_mps: f64,
+    pub north_mps: f64,
+    /// `None`: the sensor gives the horizontal velocity only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_mps: Option<f64>,
+    pub sigma_horizontal_mps: f64,
+    pub sigma_vertical_mps: f64,
+}
+
+impl VelocityMeasurement {
+    /// Checks the values; the name of the first bad field.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        let finite = |v: f64, name| if v.is_finite() { Ok(()) } else { Err(name) };
+        finite(self.east_mps, "velocity.east_mps")?;
+        finite(self.north_mps, "velocity.north_mps")?;
+        if let Some(up) = self.up_mps {
+            finite(up, "velocity.up_mps")?;
+        }
+        if !(self.sigma_horizontal_mps.is_finite() && self.sigma_horizontal_mps > 0.0) {
+            return Err("velocity.sigma_horizontal_mps");
+        }
+        if !(self.sigma_vertical_mps.is_finite() && self.sigma_vertical_mps > 0.0) {
+            return Err("velocity.sigma_vertical_mps");
+        }
+        Ok(())
+    }
 }
 
 /// What was measured, each with its own noise (one standard deviation, same units).
@@ -248,6 +283,7 @@ mod tests {
                 sigma_horizontal_m: 6.4,
                 sigma_vertical_m: 6.4,
             },
+            velocity: None,
             identity: IdentityHints {
                 remote_id_serial: Some("1596F2JTC4MF7EF".into()),
                 ..Default::default()

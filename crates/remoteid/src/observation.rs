@@ -59,6 +59,7 @@ pub fn to_observation(
             sigma_horizontal_m,
             sigma_vertical_m,
         },
+        velocity: None,
         identity: identity(state),
     })
 }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::BytesMut;
 use dronewatch_model::{
     HealthState, IdentityHints, Lla, Observation, ObservationId, SensorHealth, SensorId,
-    SensorKind, TimeNs,
+    SensorKind, TimeNs, VelocityMeasurement,
 };
 use prost::Message;
 
@@ -840,6 +840,7 @@ impl Session {
             sensor_kind: node.kind,
             sensor_position: node.position,
             measurement,
+            velocity: velocity.as_ref().map(velocity_measurement),
             identity,
         };
         let extras = DetectionExtras {
@@ -851,6 +852,23 @@ impl Session {
         Ok((observation, extras))
     }
 }
+
+/// A detection's `enu_velocity` for fusion; the sigmas the node left out are taken as
+/// [`DEFAULT_VELOCITY_SIGMA_MPS`].
+fn velocity_measurement(v: &EnuVelocity) -> VelocityMeasurement {
+    let sigma = |s: Option<f64>| s.filter(|s| *s > 0.0).unwrap_or(DEFAULT_VELOCITY_SIGMA_MPS);
+    VelocityMeasurement {
+        east_mps: v.east_mps,
+        north_mps: v.north_mps,
+        up_mps: v.up_mps,
+        sigma_horizontal_mps: sigma(v.sigma_east_mps).max(sigma(v.sigma_north_mps)),
+        sigma_vertical_mps: sigma(v.sigma_up_mps),
+    }
+}
+
+/// The noise of a velocity a node reports without one: a sensor tracker's velocity is good
+/// to a few metres a second.
+pub const DEFAULT_VELOCITY_SIGMA_MPS: f64 = 2.0;
 
 /// The UTM zone a node declared for its locations (status or detection definitions).
 fn registered_utm_zone(reg: &v2::Registration) -> Option<String> {

@@ -178,6 +178,13 @@ fn registration_status_detection_alert_task_goodbye() {
     );
     assert_eq!(extras.object_id, "01GGYFBAXH4VYRQYEX7S3XGK3H");
     assert_eq!(extras.velocity.unwrap().north_mps, 2.0);
+    // The velocity also goes to fusion, with the node's sigmas or the default ones.
+    let v = observation
+        .velocity
+        .expect("the velocity reaches the observation");
+    assert_eq!(v.north_mps, 2.0);
+    assert_eq!(v.east_mps, extras.velocity.unwrap().east_mps);
+    assert!(v.sigma_horizontal_mps > 0.0 && v.sigma_vertical_mps > 0.0);
     assert_eq!(extras.rf_signals[0].centre_frequency, Some(3.0));
 
     // Alert: recorded and acknowledged.

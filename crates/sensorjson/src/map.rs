@@ -584,6 +584,7 @@ fn detection(
         sensor_kind: w.sensor_kind,
         sensor_position,
         measurement,
+        velocity: None,
         identity: identity.unwrap_or_default(),
     })
 }
@@ -742,6 +743,7 @@ fn remoteid_flat(
         sensor_kind: SensorKind::RemoteId,
         sensor_position: None,
         measurement,
+        velocity: None,
         identity: IdentityHints {
             remote_id_serial: w.id.filter(|s| !s.trim().is_empty()),
             operator_position,

@@ -95,6 +95,7 @@ fn radar_obs(k: u64) -> Observation {
             sigma_az_deg: 0.5,
             sigma_el_deg: 1.0,
         },
+        velocity: None,
         identity: IdentityHints::default(),
     }
 }

@@ -305,6 +305,7 @@ impl LoadScene {
                     sigma_horizontal_m: REMOTE_ID_SIGMA_M,
                     sigma_vertical_m: REMOTE_ID_SIGMA_M,
                 },
+                velocity: None,
                 identity: IdentityHints {
                     remote_id_serial: Some(serial),
                     ..IdentityHints::default()
@@ -328,6 +329,7 @@ fn radar_obs(
         sensor_kind: SensorKind::Radar,
         sensor_position: Some(pos),
         measurement: m,
+        velocity: None,
         identity: IdentityHints::default(),
     }
 }

@@ -112,6 +112,7 @@ pub(crate) fn sighting_observation(
         sensor_kind: SensorKind::Agent,
         sensor_position: Some(report.reporter_position.into()),
         measurement,
+        velocity: None,
         identity: Default::default(),
     })
 }

@@ -272,6 +272,7 @@ pub fn plot_by(sensor: &str, id: u64, t: TimeNs, radar: Lla, target: Lla) -> Obs
             sigma_az_deg: 0.3,
             sigma_el_deg: 0.3,
         },
+        velocity: None,
         identity: IdentityHints::default(),
     }
 }

@@ -278,6 +278,7 @@ impl RawDetection<'_> {
             sensor_kind: kind,
             sensor_position,
             measurement,
+            velocity: None,
             identity,
         })
     }

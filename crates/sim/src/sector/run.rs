@@ -332,6 +332,7 @@ impl Generator {
             sensor_kind: kind,
             sensor_position,
             measurement,
+            velocity: None,
             identity,
         };
         self.run.detections.push(Detection {
