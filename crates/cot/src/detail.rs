@@ -7,13 +7,15 @@ use quick_xml::events::{BytesStart, Event as Xml};
 use crate::xml::{number, push_attr, push_text};
 use crate::{Contact, CotError, Detail, Group, PrecisionLocation, Status, Takv, Track};
 
+const XML_1_0: quick_xml::XmlVersion = quick_xml::XmlVersion::Implicit1_0;
+
 /// An element's attributes, unescaped; a broken or repeated one is an error.
 pub(crate) fn attrs(e: &BytesStart) -> Result<Vec<(String, String)>, CotError> {
     let mut out = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|e| CotError::Xml(e.to_string()))?;
         let key = a.key.as_ref().to_owned();
-        let value = a.normalized_value(quick_xml::XmlVersion::Implicit1_0)?;
+        let value = a.normalized_value(XML_1_0)?;
         out.push((key, value.into_owned()));
     }
     Ok(out)
@@ -28,7 +30,10 @@ pub(crate) fn read_detail(r: &mut Reader<&[u8]>, text: &str) -> Result<Detail, C
         let (e, empty) = match r.read_event()? {
             Xml::Empty(e) => (e, true),
             Xml::Start(e) => (e, false),
-            Xml::End(_) => return Ok(d),
+            Xml::End(_) => {
+                check_fragment(&d.xml).map_err(|why| CotError::field("detail", why))?;
+                return Ok(d);
+            }
             Xml::Eof => return Err(CotError::Truncated),
             // Whitespace and comments between children are not kept.
             _ => continue,
@@ -147,19 +152,13 @@ impl Detail {
         }
     }
 
-    /// The text of the first `<remarks>` in [`Detail::xml`], unescaped.
+    /// The text of the first `<remarks>` in [`Detail::xml`], unescaped (CDATA included).
     pub fn remarks(&self) -> Option<String> {
         let mut r = Reader::from_str(&self.xml);
         loop {
             match r.read_event().ok()? {
                 Xml::Empty(e) if e.name().as_ref() == "remarks" => return Some(String::new()),
-                Xml::Start(e) if e.name().as_ref() == "remarks" => {
-                    let span = r.read_to_end(e.name()).ok()?;
-                    let raw = slice(&self.xml, span.start, span.end);
-                    return quick_xml::escape::unescape(raw)
-                        .ok()
-                        .map(|s| s.into_owned());
-                }
+                Xml::Start(e) if e.name().as_ref() == "remarks" => return text_until_end(&mut r),
                 Xml::Eof => return None,
                 _ => {}
             }
@@ -179,6 +178,87 @@ impl Detail {
             }
         }
     }
+}
+
+/// The text inside an element just opened, up to its end tag, nested elements' included.
+fn text_until_end(r: &mut Reader<&[u8]>) -> Option<String> {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    loop {
+        match r.read_event().ok()? {
+            Xml::Text(t) => out.push_str(&t.xml_content(XML_1_0)),
+            Xml::CData(t) => out.push_str(&t.xml_content(XML_1_0)),
+            Xml::GeneralRef(g) => match g.resolve_char_ref().ok()? {
+                Some(c) => out.push(c),
+                None => out.push_str(quick_xml::escape::resolve_predefined_entity(&g)?),
+            },
+            Xml::Start(_) => depth += 1,
+            Xml::End(_) if depth == 0 => return Some(out),
+            Xml::End(_) => depth -= 1,
+            Xml::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
+/// Checks that `xml` is what `<detail>` may hold besides its typed children: elements that
+/// open and close in balance, with well-formed attributes, and nothing that would end the
+/// event or start another when written out: no `<event`, `</event` or `<?xml`, not even in
+/// a comment or CDATA, where a stream splitter (ours, TAK Server's) would still cut. TAK
+/// v1's `xmlDetail` is checked so, so that a TAK peer cannot forge structure in the XML we
+/// relay.
+pub(crate) fn check_fragment(xml: &str) -> Result<(), String> {
+    let b = xml.as_bytes();
+    for (i, _) in xml.match_indices('<') {
+        let tail = &b[i..];
+        let after = |n: usize| {
+            tail.get(n)
+                .is_none_or(|c| c.is_ascii_whitespace() || b"/>".contains(c))
+        };
+        if (tail.starts_with(b"<event") && after(6))
+            || (tail.starts_with(b"</event") && after(7))
+            || tail.starts_with(b"<?xml")
+        {
+            return Err("holds an <event>, </event> or <?xml, which would cut a stream".into());
+        }
+    }
+    let mut r = Reader::from_str(xml);
+    let mut depth = 0usize;
+    loop {
+        match r
+            .read_event()
+            .map_err(|e| format!("not well-formed XML: {e}"))?
+        {
+            Xml::Start(e) => {
+                element_ok(&e)?;
+                depth += 1;
+            }
+            Xml::Empty(e) => element_ok(&e)?,
+            Xml::End(e) => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| format!("</{}> closes nothing", e.name().as_ref()))?;
+            }
+            Xml::Decl(_) | Xml::PI(_) | Xml::DocType(_) => {
+                return Err("holds a declaration or processing instruction".into());
+            }
+            Xml::Eof if depth > 0 => return Err("an element is not closed".into()),
+            Xml::Eof => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+fn element_ok(e: &BytesStart) -> Result<(), String> {
+    for a in e.attributes() {
+        let a = a.map_err(|err| format!("not well-formed XML: {err}"))?;
+        if a.value.contains('<') {
+            return Err("a \"<\" in an attribute value".into());
+        }
+        a.normalized_value(XML_1_0)
+            .map_err(|err| format!("not well-formed XML: {err}"))?;
+    }
+    Ok(())
 }
 
 /// `<detail>` with the typed children first, then the rest as it is.
@@ -294,5 +374,41 @@ mod tests {
         );
         assert_eq!(d.element_attrs("nothing"), None);
         assert_eq!(Detail::default().remarks(), None);
+    }
+
+    #[test]
+    fn remarks_read_cdata_and_references() {
+        let d = detail("<remarks>a &amp; <![CDATA[<b>]]>&#65;</remarks>");
+        assert_eq!(d.remarks().unwrap(), "a & <b>A");
+        assert_eq!(detail("<remarks/>").remarks().unwrap(), "");
+    }
+
+    #[test]
+    fn detail_that_would_cut_a_stream_or_is_not_balanced_is_refused() {
+        for bad in [
+            "<x><!-- </event> --></x>",
+            "<x><![CDATA[<event uid='forged'>]]></x>",
+            "<x><?xml version='1.0'?></x>",
+            "<x>",
+            "</x>",
+            "<x></y>",
+            "<x a='1' a/>",
+            "<event/>",
+        ] {
+            assert!(check_fragment(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "",
+            "<x/>",
+            "<eventually/>",
+            "text<x a='&lt;event'>&lt;/event&gt;</x>",
+        ] {
+            assert_eq!(check_fragment(good), Ok(()), "{good}");
+        }
+        let doc = "<event uid='u' type='a-f-G' time='2024-01-01T00:00:00Z' \
+                   stale='2024-01-01T00:01:00Z'><point lat='1' lon='2'/>\
+                   <detail><x><!-- </event> --></x></detail></event>";
+        let e = crate::parse_xml(doc.as_bytes()).unwrap_err().to_string();
+        assert!(e.starts_with("detail: holds an <event>"), "{e}");
     }
 }

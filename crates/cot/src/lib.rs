@@ -7,7 +7,10 @@
 //! - [`types`]: CoT type codes ↔ affiliation and MIL-STD-2525B symbol codes.
 //!
 //! [`Event`] holds `<detail>` as TAK v1 does: six typed children and the rest as XML
-//! text, so an event read from XML and from protobuf is the same value. Pure: no I/O.
+//! text, so an event read from XML and from protobuf is the same value. Every reader checks
+//! what XML needs (uid, type, times up to the year 9999, finite coordinates, a `<detail>`
+//! that opens and closes in balance and holds no `<event`/`</event`/`<?xml`), so any event
+//! read can be written as one well-formed CoT event and relayed. Pure: no I/O.
 
 mod detail;
 mod error;

@@ -228,10 +228,15 @@ fn ms_u64(ms: i64) -> u64 {
     ms.max(0) as u64
 }
 
+/// A time that CoT XML can also carry (up to the year 9999).
 fn ms_i64(field: &'static str, ms: u64) -> Result<i64, CotError> {
-    i64::try_from(ms).map_err(|_| CotError::field(field, "out of range"))
+    i64::try_from(ms)
+        .ok()
+        .filter(|&ms| crate::time::writable(ms))
+        .ok_or_else(|| CotError::field(field, format!("{ms} ms is after the year 9999")))
 }
 
+/// The event as a `TakMessage` (for a caller that frames it itself or adds a `TakControl`).
 pub fn to_message(e: &Event) -> TakMessage {
     let d = &e.detail;
     TakMessage {
@@ -289,8 +294,18 @@ fn finite(field: &'static str, x: f64) -> Result<f64, CotError> {
     }
 }
 
+/// A `CotEvent` as an [`Event`], checked as [`crate::parse_xml`] checks XML, so that it can
+/// be written as XML and relayed.
 pub fn from_cot_event(ev: CotEvent) -> Result<Event, CotError> {
+    if ev.uid.is_empty() {
+        return Err(CotError::Missing("cotEvent.uid"));
+    }
+    if ev.r#type.is_empty() {
+        return Err(CotError::Missing("cotEvent.type"));
+    }
     let d = ev.detail.unwrap_or_default();
+    crate::detail::check_fragment(&d.xml_detail)
+        .map_err(|why| CotError::field("detail.xmlDetail", why))?;
     let point = Point {
         lat_deg: finite("cotEvent.lat", ev.lat)?,
         lon_deg: finite("cotEvent.lon", ev.lon)?,
@@ -390,5 +405,33 @@ mod tests {
             CotError::Missing("TakMessage.cotEvent")
         );
         assert!(stream_frame_len(&[0xbf; 12]).is_err());
+    }
+
+    #[test]
+    fn what_xml_could_not_carry_is_refused_naming_the_field() {
+        type Spoil = fn(&mut CotEvent);
+        let good = to_message(&Event {
+            uid: "u".into(),
+            cot_type: "a-f-G".into(),
+            ..Event::default()
+        })
+        .cot_event
+        .unwrap();
+        let cases: [(Spoil, &str); 5] = [
+            (|e| e.uid.clear(), "cotEvent.uid: missing"),
+            (|e| e.lat = f64::NAN, "cotEvent.lat: not a finite"),
+            (|e| e.lon = 200.0, "cotEvent.lon: outside"),
+            (|e| e.stale_time = u64::MAX, "cotEvent.staleTime: "),
+            (
+                |e| e.detail.get_or_insert_default().xml_detail = "</detail>".into(),
+                "detail.xmlDetail: not well-formed XML",
+            ),
+        ];
+        for (spoil, want) in cases {
+            let mut ev = good.clone();
+            spoil(&mut ev);
+            let err = from_cot_event(ev).unwrap_err().to_string();
+            assert!(err.starts_with(want), "{want:?}: {err}");
+        }
     }
 }

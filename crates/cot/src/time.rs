@@ -2,15 +2,29 @@
 //! Unix epoch.
 
 use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
 
 use crate::CotError;
 
+/// Also reads a time without an offset (`xs:dateTime` allows it; some senders omit the `Z`)
+/// as UTC, the only zone CoT uses. Below a millisecond is truncated.
 pub(crate) fn parse(field: &'static str, s: &str) -> Result<i64, CotError> {
-    let t: Timestamp = s
-        .trim()
-        .parse()
-        .map_err(|e| CotError::field(field, format!("not an ISO-8601 time: {e}")))?;
+    let s = s.trim();
+    let t = match s.parse::<Timestamp>() {
+        Ok(t) => t,
+        Err(e) => s
+            .parse::<DateTime>()
+            .ok()
+            .and_then(|dt| TimeZone::UTC.to_timestamp(dt).ok())
+            .ok_or_else(|| CotError::field(field, format!("not an ISO-8601 time: {e}")))?,
+    };
     Ok(t.as_millisecond())
+}
+
+/// Whether `ms` can be written as an ISO-8601 time (years -9999..=9999).
+pub(crate) fn writable(ms: i64) -> bool {
+    Timestamp::from_millisecond(ms).is_ok()
 }
 
 /// Milliseconds always written (`.000`), as ATAK writes them.
@@ -37,6 +51,15 @@ mod tests {
             parse("t", "2020-12-16T19:59:34Z").unwrap(),
             1_608_148_774_000
         );
+        assert_eq!(
+            parse("t", "2020-12-16T19:59:34.910").unwrap(),
+            1_608_148_774_910
+        );
+        assert_eq!(
+            parse("t", "2020-12-16T20:59:34.9109+01:00").unwrap(),
+            1_608_148_774_910
+        );
+        assert!(writable(253_402_000_000_000) && !writable(253_402_300_800_000));
         let e = parse("event@time", "yesterday").unwrap_err().to_string();
         assert!(e.starts_with("event@time: not an ISO-8601 time"), "{e}");
     }

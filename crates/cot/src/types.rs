@@ -93,11 +93,8 @@ pub fn sidc_2525b(cot_type: &str) -> Option<String> {
     if function.len() > 6 || !function.chars().all(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
-    let identity = match a {
-        // 2525B has no "assumed friend" letter of its own in CoT's sense; it uses A too.
-        Affiliation::None => 'O',
-        other => other.letter().to_ascii_uppercase(),
-    };
+    // 2525B's standard identities are CoT's letters upper-cased: P U A F N S H J K O.
+    let identity = a.letter().to_ascii_uppercase();
     let mut sidc = format!("S{identity}{dimension}P{}", function.to_ascii_uppercase());
     while sidc.len() < 15 {
         sidc.push('-');
@@ -132,6 +129,10 @@ mod tests {
         assert_eq!(sidc_2525b("a-n-A").as_deref(), Some("SNAP-----------"));
         assert_eq!(sidc_2525b("a-n-a"), None);
         assert_eq!(sidc_2525b("a-u-G").as_deref(), Some("SUGP-----------"));
+        assert_eq!(
+            sidc_2525b("a-o-A-C-F-q").as_deref(),
+            Some("SOAPCFQ--------")
+        );
         assert_eq!(sidc_2525b("b-m-p-s-p-i"), None);
         for (a, c) in LETTERS {
             assert_eq!(Affiliation::from_letter(c), Some(a));

@@ -58,9 +58,10 @@ fn event_attrs(e: &BytesStart) -> Result<Event, CotError> {
             "time" => time = Some(time::parse("event@time", &v)?),
             "start" => start = Some(time::parse("event@start", &v)?),
             "stale" => stale = Some(time::parse("event@stale", &v)?),
-            "access" => ev.access = Some(v),
-            "qos" => ev.qos = Some(v),
-            "opex" => ev.opex = Some(v),
+            // Empty is absent, as TAK v1's strings have it.
+            "access" => ev.access = Some(v).filter(|v| !v.is_empty()),
+            "qos" => ev.qos = Some(v).filter(|v| !v.is_empty()),
+            "opex" => ev.opex = Some(v).filter(|v| !v.is_empty()),
             _ => {}
         }
     }
@@ -218,6 +219,14 @@ mod tests {
         assert_eq!(e.detail.group.as_ref().unwrap().role, "Team Member");
         assert_eq!(e.detail.remarks().unwrap(), "on <patrol>");
         assert_eq!(parse_xml(to_xml(&e).as_bytes()).unwrap(), e);
+
+        // Empty optional attributes are absent, as in TAK v1.
+        let with = SA.replace("how='m-g'", "how='m-g' access='' qos='1-r-c' opex=''");
+        let e = parse_xml(with.as_bytes()).unwrap();
+        assert_eq!(
+            (e.access, e.qos.as_deref(), e.opex),
+            (None, Some("1-r-c"), None)
+        );
     }
 
     #[test]

@@ -101,7 +101,7 @@ export class BulletinPanel {
     );
     const validFor = h("select", { "aria-label": "Valid for" }, ...VALID_FOR_H.map(([label], i) => h("option", { value: i }, label)));
     const useArea = h("input", { type: "checkbox", checked: true, "aria-label": "Area: the map view" });
-    const areaOnly = h("input", { type: "checkbox", "aria-label": "Posture only inside the area" });
+    const areaOnly = h("input", { type: "checkbox", "aria-label": "Only inside the area" });
     const publish = h("button", { "data-testid": "bulletin-publish" }, "Publish to agents");
     publish.addEventListener("click", async () => {
       if (!text.value.trim()) {
