@@ -1037,7 +1037,10 @@ mod tests {
         let Err(e) = with.ingest(bad) else {
             panic!("a zero sigma was taken")
         };
-        assert!(e.to_string().contains("velocity.sigma_horizontal_mps"), "{e}");
+        assert!(
+            e.to_string().contains("velocity.sigma_horizontal_mps"),
+            "{e}"
+        );
     }
 
     #[test]
