@@ -135,21 +135,46 @@ impl Detail {
 
     /// Appends `<name a="v"...>text</name>` (self-closing without text) to [`Detail::xml`].
     pub fn push_element(&mut self, name: &str, attrs: &[(&str, &str)], text: Option<&str>) {
-        self.xml.push('<');
-        self.xml.push_str(name);
-        for (k, v) in attrs {
-            push_attr(&mut self.xml, k, v);
-        }
+        self.open(name, attrs);
         match text {
             None => self.xml.push_str("/>"),
             Some(t) => {
                 self.xml.push('>');
                 push_text(&mut self.xml, t);
-                self.xml.push_str("</");
-                self.xml.push_str(name);
-                self.xml.push('>');
+                self.close(name);
             }
         }
+    }
+
+    /// Appends `<name a="v"...>` holding one empty element per child, escaped as
+    /// [`Detail::push_element`] escapes (ATAK's `<__chat><chatgrp/></__chat>`,
+    /// `<marti><dest/></marti>`).
+    pub fn push_parent(
+        &mut self,
+        name: &str,
+        attrs: &[(&str, &str)],
+        children: &[(&str, &[(&str, &str)])],
+    ) {
+        self.open(name, attrs);
+        self.xml.push('>');
+        for (child, child_attrs) in children {
+            self.push_element(child, child_attrs, None);
+        }
+        self.close(name);
+    }
+
+    fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.xml.push('<');
+        self.xml.push_str(name);
+        for (k, v) in attrs {
+            push_attr(&mut self.xml, k, v);
+        }
+    }
+
+    fn close(&mut self, name: &str) {
+        self.xml.push_str("</");
+        self.xml.push_str(name);
+        self.xml.push('>');
     }
 
     /// The text of the first `<remarks>` in [`Detail::xml`], unescaped (CDATA included).
@@ -373,6 +398,13 @@ mod tests {
             ]
         );
         assert_eq!(d.element_attrs("nothing"), None);
+        let mut d = Detail::default();
+        d.push_parent("marti", &[], &[("dest", &[("callsign", "A&B")])]);
+        assert_eq!(d.xml, "<marti><dest callsign=\"A&amp;B\"/></marti>");
+        assert_eq!(
+            d.element_attrs("dest").unwrap(),
+            vec![("callsign".into(), "A&B".into())]
+        );
         assert_eq!(Detail::default().remarks(), None);
     }
 

@@ -77,8 +77,9 @@ impl Bulletin {
         })
     }
 
+    /// Not withdrawn and within its validity (without reading its area).
     fn in_force(&self, t: TimeNs) -> bool {
-        self.window().is_some_and(|w| w.in_force(t))
+        self.current(t) && self.valid_from_unix_ns <= t.0
     }
 
     /// Neither withdrawn nor lapsed: in force now or later.

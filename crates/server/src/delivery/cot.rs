@@ -938,13 +938,7 @@ fn pilot_event(t: &TrackView, stale_s: f64, now_ms: i64) -> Option<Event> {
         start_unix_ms: now_ms,
         stale_unix_ms: ms_after(now_ms, stale_s),
         opex: t.exercise.then(|| "e".into()),
-        point: Point {
-            lat_deg: p.lat_deg,
-            lon_deg: p.lon_deg,
-            hae_m: UNKNOWN,
-            ce_m: UNKNOWN,
-            le_m: UNKNOWN,
-        },
+        point: unknown_point(p.lat_deg, p.lon_deg),
         detail,
         ..Event::default()
     })
@@ -1015,18 +1009,20 @@ fn chat(
         .unwrap_or_default();
     let mut detail = Detail::default();
     // `__chat` with its `chatgrp` child, as ATAK writes it.
-    let chatgrp = format!(
-        "<chatgrp uid0=\"{}\" uid1=\"{}\" id=\"{}\"/>",
-        xml_attr(&me.uid),
-        xml_attr(room_id),
-        xml_attr(room_id)
+    detail.push_parent(
+        "__chat",
+        &[
+            ("parent", "RootContactGroup"),
+            ("groupOwner", "false"),
+            ("chatroom", room),
+            ("id", room_id),
+            ("senderCallsign", &me.callsign),
+        ],
+        &[(
+            "chatgrp",
+            &[("uid0", &me.uid), ("uid1", room_id), ("id", room_id)],
+        )],
     );
-    detail.xml.push_str(&format!(
-        "<__chat parent=\"RootContactGroup\" groupOwner=\"false\" chatroom=\"{}\" id=\"{}\" senderCallsign=\"{}\">{chatgrp}</__chat>",
-        xml_attr(room),
-        xml_attr(room_id),
-        xml_attr(&me.callsign)
-    ));
     detail.push_element(
         "link",
         &[("uid", &me.uid), ("type", SELF_TYPE), ("relation", "p-p")],
@@ -1040,10 +1036,7 @@ fn chat(
     );
     if let Some(u) = to {
         // TAK Server routes by `marti`: to this callsign only.
-        detail.xml.push_str(&format!(
-            "<marti><dest callsign=\"{}\"/></marti>",
-            xml_attr(&u.callsign)
-        ));
+        detail.push_parent("marti", &[], &[("dest", &[("callsign", &u.callsign)])]);
     }
     Event {
         uid: format!("GeoChat.{}.{room_id}.{id}", me.uid),
@@ -1056,14 +1049,6 @@ fn chat(
         detail,
         ..Event::default()
     }
-}
-
-fn xml_attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 fn unknown_point(lat_deg: f64, lon_deg: f64) -> Point {
