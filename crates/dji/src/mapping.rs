@@ -142,6 +142,7 @@ pub fn to_observation(
                 class: class.into(),
                 confidence: 1.0,
             }),
+            ..IdentityHints::default()
         },
     })
 }

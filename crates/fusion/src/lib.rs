@@ -4,11 +4,13 @@
 //! gate → associate (GNN, optimal 2D assignment per cluster) → IMM-EKF update → initiate
 //! (radar plot, Remote ID, sighting, or triangulated bearings) → maintain (M-of-N
 //! confirmation, deletion by age and covariance, duplicate merging). Remote ID serials are a
-//! strong association key. Same observations in, same tracks out, bit for bit.
+//! strong association key, a sensor's own object id a weaker one; sensors' classifications
+//! and RF emissions are kept on the track. Same observations in, same tracks out, bit for bit.
 
 pub mod assoc;
 pub mod config;
 pub mod ekf;
+mod identity;
 pub mod imm;
 pub mod initiate;
 pub mod linalg;

@@ -2,6 +2,7 @@
 
 use dronewatch_model::{Lla, SensorId, SensorKind, TrackId};
 
+use crate::identity::Evidence;
 use crate::imm::ImmState;
 use crate::linalg::{Mat6, Vec6};
 use crate::motion::ConstantVelocity;
@@ -42,6 +43,8 @@ pub struct TrackState {
     pub operator_position: Option<Lla>,
     /// Sensors that updated the track, sorted and unique.
     pub sensors: Vec<SensorId>,
+    /// What sensors said about who the target is.
+    pub evidence: Evidence,
     pub deleted: bool,
     /// Started by an exercise's sensor: only that exercise's observations update it.
     pub exercise: bool,
@@ -69,6 +72,7 @@ impl TrackState {
             serial: None,
             operator_position: None,
             sensors: vec![sensor.clone()],
+            evidence: Evidence::default(),
             deleted: false,
             exercise: sensor.is_exercise(),
         }

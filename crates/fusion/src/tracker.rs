@@ -13,6 +13,7 @@ use dronewatch_model::{
 use crate::assoc::{self, Candidate};
 use crate::config::TrackerConfig;
 use crate::ekf;
+use crate::identity::Hints;
 use crate::imm::ImmState;
 use crate::initiate::{self, PooledBearing};
 use crate::linalg::{Mat6, Vec3, Vec6};
@@ -60,6 +61,7 @@ struct Pending {
     meas: Meas,
     serial: Option<BroadcastId>,
     operator_position: Option<Lla>,
+    hints: Hints,
 }
 
 /// The fusion tracker. Feed it observations with [`Tracker::ingest`], move time forward
@@ -147,6 +149,7 @@ impl Tracker {
         }
         self.latest_arrival = Some(self.latest_arrival.map_or(obs.t, |l| l.max(obs.t)));
         self.arrivals += 1;
+        let hints = Hints::of(&obs.identity);
         let serial = match (obs.identity.remote_id_serial, obs.identity.icao_address) {
             (Some(s), _) => Some(BroadcastId::RemoteId(s)),
             (None, Some(icao)) => Some(BroadcastId::Icao(icao)),
@@ -158,6 +161,7 @@ impl Tracker {
                 meas,
                 serial,
                 operator_position: obs.identity.operator_position,
+                hints,
             },
         );
         Ok(())
@@ -213,9 +217,9 @@ impl Tracker {
         for p in scan {
             match p.meas.kind {
                 MeasKind::Position => self.process_position(t_s, sensor, params, p),
-                MeasKind::RangeAzEl => radar_like.push(p.meas),
-                MeasKind::Bearing | MeasKind::AzEl => bearings.push(p.meas),
-                MeasKind::BearingDistance => self.process_sighting(t_s, sensor, params, p.meas),
+                MeasKind::RangeAzEl => radar_like.push(p),
+                MeasKind::Bearing | MeasKind::AzEl => bearings.push(p),
+                MeasKind::BearingDistance => self.process_sighting(t_s, sensor, params, p),
                 // Only ever the second half of an observation, never one of its own.
                 MeasKind::Velocity => {}
             }
@@ -276,6 +280,7 @@ impl Tracker {
         ti: usize,
         t_s: f64,
         meas: &Meas,
+        hints: &Hints,
         sensor: &SensorId,
         pred: Option<ImmState>,
     ) {
@@ -293,6 +298,7 @@ impl Tracker {
         track.t_s = t_s;
         (track.x, track.p) = track.imm.combined();
         track.note_sensor(sensor, meas.sensor_kind, t_s);
+        track.evidence.note(sensor, hints);
         self.stats.associated += 1;
         self.try_confirm(ti);
     }
@@ -323,18 +329,20 @@ impl Tracker {
     fn start_track(
         &mut self,
         origin: Origin,
-        pos: Vec3,
-        cov: crate::linalg::Mat3,
+        (pos, cov): (Vec3, crate::linalg::Mat3),
         t_s: f64,
         sensor: &SensorId,
         velocity: Option<Meas>,
+        hints: &Hints,
     ) -> usize {
         let mut imm = initiate::state_at(pos, cov, &self.cfg);
         // A sensor that tracks the object gives the new track its velocity at once.
         if let Some(v) = velocity {
             let _ = imm.update(&v);
         }
-        self.tracks.push(TrackState::new(origin, imm, t_s, sensor));
+        let mut track = TrackState::new(origin, imm, t_s, sensor);
+        track.evidence.note(sensor, hints);
+        self.tracks.push(track);
         self.stats.tracks_started += 1;
         self.tracks.len() - 1
     }
@@ -344,21 +352,24 @@ impl Tracker {
         t_s: f64,
         sensor: &SensorId,
         params: SensorParams,
-        plots: Vec<Meas>,
+        plots: Vec<Pending>,
     ) {
         // Plots in Cartesian, binned on a horizontal grid for a cheap first gate.
         const CELL_M: f64 = 250.0;
         let points: Vec<Vec3> = plots
             .iter()
-            .map(|m| initiate::point_of(m, &self.cfg).map_or(m.sensor_enu, |(p, _)| p))
+            .map(|p| {
+                let m = &p.meas;
+                initiate::point_of(m, &self.cfg).map_or(m.sensor_enu, |(p, _)| p)
+            })
             .collect();
         let cell = |e: f64, n: f64| ((e / CELL_M).floor() as i64, (n / CELL_M).floor() as i64);
         let mut grid: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
         for (j, p) in points.iter().enumerate() {
             grid.entry(cell(p[0], p[1])).or_default().push(j);
         }
-        let sensor_enu = plots[0].sensor_enu;
-        let (sigma_r, sigma_az) = (plots[0].sigma[0], plots[0].sigma[1]);
+        let sensor_enu = plots[0].meas.sensor_enu;
+        let (sigma_r, sigma_az) = (plots[0].meas.sigma[0], plots[0].meas.sigma[1]);
         let mut cands = Vec::new();
         let mut preds = Predictions::default();
         let mut best_d2 = vec![f64::INFINITY; plots.len()];
@@ -397,12 +408,15 @@ impl Tracker {
             }
             near.sort_unstable();
             for &j in &near {
-                let scored = self.candidate(&mut preds, ti, &coarse, t_s, &plots[j], params);
+                let scored = self.candidate(&mut preds, ti, &coarse, t_s, &plots[j].meas, params);
                 if let Some((cost, d2)) = scored {
+                    let bonus = self.tracks[ti]
+                        .evidence
+                        .object_id_cost(sensor, &plots[j].hints);
                     cands.push(Candidate {
                         track: ti,
                         meas: j,
-                        cost,
+                        cost: cost + bonus,
                     });
                     if self.tracks[ti].is_confirmed() {
                         best_d2[j] = best_d2[j].min(d2);
@@ -416,16 +430,17 @@ impl Tracker {
         for &(ti, j) in &pairs {
             used[j] = true;
             let pred = preds.take(ti);
-            self.update_track(ti, t_s, &plots[j], sensor, pred);
+            self.update_track(ti, t_s, &plots[j].meas, &plots[j].hints, sensor, pred);
         }
-        for (j, m) in plots.iter().enumerate() {
+        for (j, p) in plots.iter().enumerate() {
             // A plot close to a confirmed track that lost the assignment is most likely a
             // second return of that target, not a new one.
             if used[j] || best_d2[j] < 9.0 {
                 continue;
             }
-            if let Some((pos, cov)) = initiate::point_of(m, &self.cfg) {
-                self.start_track(Origin::Radar, pos, cov, t_s, sensor, m.velocity_update());
+            if let Some((pos, cov)) = initiate::point_of(&p.meas, &self.cfg) {
+                let velocity = p.meas.velocity_update();
+                self.start_track(Origin::Radar, (pos, cov), t_s, sensor, velocity, &p.hints);
             }
         }
     }
@@ -445,7 +460,7 @@ impl Tracker {
             let pred = track.imm.predict(&self.cfg.imm, t_s - track.t_s);
             let consistent = pred.score(&meas).is_some_and(|(d2, _)| d2 < 100.0);
             if consistent {
-                self.update_track(ti, t_s, &meas, sensor, Some(pred));
+                self.update_track(ti, t_s, &meas, &p.hints, sensor, Some(pred));
             } else {
                 // The broadcast says the track went astray: restart its state there.
                 if let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) {
@@ -454,6 +469,7 @@ impl Tracker {
                     track.t_s = t_s;
                     (track.x, track.p) = track.imm.combined();
                     track.note_sensor(sensor, meas.sensor_kind, t_s);
+                    track.evidence.note(sensor, &p.hints);
                 }
             }
             return;
@@ -476,9 +492,10 @@ impl Tracker {
                 continue;
             }
             let confirmed = track.is_confirmed();
+            let bonus = track.evidence.object_id_cost(sensor, &p.hints);
             if let Some((cost, _)) = self.candidate(&mut preds, ti, &coarse, t_s, &meas, params) {
                 // Prefer confirmed tracks: a tentative one may be clutter that drifted near.
-                let cost = if confirmed { cost } else { cost + 5.0 };
+                let cost = if confirmed { cost } else { cost + 5.0 } + bonus;
                 if best.is_none_or(|(c, _)| cost < c) {
                     best = Some((cost, ti));
                 }
@@ -487,7 +504,7 @@ impl Tracker {
         let ti = match best {
             Some((_, ti)) => {
                 let pred = preds.take(ti);
-                self.update_track(ti, t_s, &meas, sensor, pred);
+                self.update_track(ti, t_s, &meas, &p.hints, sensor, pred);
                 ti
             }
             None => {
@@ -496,11 +513,11 @@ impl Tracker {
                 };
                 self.start_track(
                     Origin::RemoteId,
-                    pos,
-                    cov,
+                    (pos, cov),
                     t_s,
                     sensor,
                     meas.velocity_update(),
+                    &p.hints,
                 )
             }
         };
@@ -528,8 +545,10 @@ impl Tracker {
         sensor: &SensorId,
         sensor_ix: usize,
         params: SensorParams,
-        bearings: Vec<Meas>,
+        scan: Vec<Pending>,
     ) {
+        let (bearings, hints): (Vec<Meas>, Vec<Hints>) =
+            scan.into_iter().map(|p| (p.meas, p.hints)).unzip();
         let s = bearings[0].sensor_enu;
         let sigma_az = bearings[0].sigma[0];
         let exercise = sensor.is_exercise();
@@ -576,10 +595,11 @@ impl Tracker {
                     continue;
                 }
                 if let Some((cost, _)) = self.candidate(&mut preds, ti, &coarse, t_s, m, params) {
+                    let bonus = self.tracks[ti].evidence.object_id_cost(sensor, &hints[j]);
                     cands.push(Candidate {
                         track: ti,
                         meas: j,
-                        cost,
+                        cost: cost + bonus,
                     });
                 }
             }
@@ -590,11 +610,11 @@ impl Tracker {
         for &(ti, j) in &pairs {
             used[j] = true;
             let pred = preds.take(ti);
-            self.update_track(ti, t_s, &bearings[j], sensor, pred);
+            self.update_track(ti, t_s, &bearings[j], &hints[j], sensor, pred);
         }
         self.bearing_pool
             .retain(|b| t_s - b.t_s <= self.cfg.bearing_pool_s);
-        for (j, meas) in bearings.into_iter().enumerate() {
+        for (j, (meas, hints)) in bearings.into_iter().zip(hints).enumerate() {
             if used[j] || best_d2[j] <= gate {
                 continue;
             }
@@ -615,7 +635,8 @@ impl Tracker {
                 Some((k, (pos, cov))) => {
                     let old = self.bearing_pool.remove(k);
                     self.stats.triangulations += 1;
-                    let ti = self.start_track(Origin::Passive, pos, cov, t_s, sensor, None);
+                    let ti =
+                        self.start_track(Origin::Passive, (pos, cov), t_s, sensor, None, &hints);
                     // The partner bearing counts too: the track was seen by two sensors.
                     let other = self.sensor_ids[old.sensor].clone();
                     let track = &mut self.tracks[ti];
@@ -629,7 +650,8 @@ impl Tracker {
         }
     }
 
-    fn process_sighting(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, meas: Meas) {
+    fn process_sighting(&mut self, t_s: f64, sensor: &SensorId, params: SensorParams, p: Pending) {
+        let meas = p.meas;
         let mut cands = Vec::new();
         let mut preds = Predictions::default();
         let exercise = sensor.is_exercise();
@@ -651,12 +673,12 @@ impl Tracker {
         match assoc::assign(&cands, |_| miss).first() {
             Some(&(ti, _)) => {
                 let pred = preds.take(ti);
-                self.update_track(ti, t_s, &meas, sensor, pred)
+                self.update_track(ti, t_s, &meas, &p.hints, sensor, pred)
             }
             None => {
                 // Nobody else sees it yet: a tentative track that other sensors can confirm.
                 if let Some((pos, cov)) = initiate::point_of(&meas, &self.cfg) {
-                    self.start_track(Origin::Passive, pos, cov, t_s, sensor, None);
+                    self.start_track(Origin::Passive, (pos, cov), t_s, sensor, None, &p.hints);
                 }
             }
         }
@@ -760,6 +782,8 @@ impl Tracker {
                 if self.tracks[keep].operator_position.is_none() {
                     self.tracks[keep].operator_position = self.tracks[drop].operator_position;
                 }
+                let dropped = std::mem::take(&mut self.tracks[drop].evidence);
+                self.tracks[keep].evidence.absorb(dropped);
             }
         }
     }
@@ -809,18 +833,7 @@ impl Tracker {
                     vel_enu_mps: [x[3], x[4], x[5]],
                     cov_enu_m2: cov,
                     sensors: tr.sensors.clone(),
-                    identity: match &tr.serial {
-                        Some(BroadcastId::RemoteId(s)) => TrackIdentity {
-                            remote_id_serial: Some(s.clone()),
-                            operator_position: tr.operator_position,
-                            ..TrackIdentity::default()
-                        },
-                        Some(BroadcastId::Icao(icao)) => TrackIdentity {
-                            icao_address: Some(*icao),
-                            ..TrackIdentity::default()
-                        },
-                        None => TrackIdentity::default(),
-                    },
+                    identity: identity_of(tr),
                     last_update: self.epoch.plus_secs(tr.last_update_s),
                     updates: tr.updates,
                 })
@@ -865,6 +878,30 @@ impl Predictions {
         let at = self.by_track.iter().position(|(t, _)| *t == ti)?;
         Some(self.by_track.swap_remove(at).1)
     }
+}
+
+/// What fusion knows of who a track's target is.
+fn identity_of(tr: &TrackState) -> TrackIdentity {
+    let (class, class_confidence) = tr
+        .evidence
+        .classes
+        .best()
+        .map_or((None, None), |(c, share)| (Some(c.to_owned()), Some(share)));
+    let mut identity = TrackIdentity {
+        class,
+        class_confidence,
+        rf_emission: tr.evidence.rf_emission,
+        ..TrackIdentity::default()
+    };
+    match &tr.serial {
+        Some(BroadcastId::RemoteId(s)) => {
+            identity.remote_id_serial = Some(s.clone());
+            identity.operator_position = tr.operator_position;
+        }
+        Some(BroadcastId::Icao(icao)) => identity.icao_address = Some(*icao),
+        None => {}
+    }
+    identity
 }
 
 #[cfg(test)]

@@ -479,3 +479,128 @@ fn a_sighting_updates_the_track_it_describes() {
     assert_eq!(updated.len(), 1, "{tracks:?}");
     assert!(distance(updated[0].enu_m, three_targets()[0].at(31.0)) < 30.0);
 }
+
+/// Two drones fly at each other, meet, and both turn back: kinematics says they crossed. The radar's own tracker knew better and numbered them; its object ids are
+/// returned with the plots. `with_ids`: whether the plots carry them. Returns, for each
+/// drone, whether the track that held it before the meeting holds it at the end.
+fn turn_back_at_the_meeting(with_ids: bool) -> [bool; 2] {
+    let radar = [0.0, 0.0, 10.0];
+    // South and north of the meeting point at (0, 1500), along the radar's line of sight,
+    // 12 m apart across it; at 8 m/s they meet at 40 s, then turn back over 4 s.
+    let at = |i: usize, t_s: f64| {
+        let (y0, east) = if i == 0 {
+            (1180.0, 0.0)
+        } else {
+            (1820.0, 12.0)
+        };
+        let toward = if i == 0 { 1.0 } else { -1.0 };
+        // Distance flown toward the meeting point: 8 m/s until 38 s, braking at 4 m/s² to
+        // 0 at 40 s, then the same back.
+        let along = |t: f64| {
+            if t <= 38.0 {
+                8.0 * t
+            } else {
+                let dt = (t - 38.0).min(4.0);
+                304.0 + 8.0 * dt - 2.0 * dt * dt - 8.0 * (t - 42.0).max(0.0)
+            }
+        };
+        [east, y0 + toward * along(t_s), 100.0]
+    };
+    let mut scene = Scene::new(11);
+    for k in 0..=80 {
+        let t_s = f64::from(k);
+        for i in 0..2 {
+            let p = at(i, t_s);
+            let d = [p[0] - radar[0], p[1] - radar[1], p[2] - radar[2]];
+            let r = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            let m = Measurement::RangeAzEl {
+                range_m: r + 3.0 * scene.noise.normal(),
+                az_deg: (d[0].atan2(d[1]).to_degrees() + 0.5 * scene.noise.normal())
+                    .rem_euclid(360.0),
+                el_deg: (d[2] / r).asin().to_degrees() + 0.5 * scene.noise.normal(),
+                sigma_range_m: 3.0,
+                sigma_az_deg: 0.5,
+                sigma_el_deg: 0.5,
+            };
+            let ids = IdentityHints {
+                sensor_object_id: with_ids.then(|| format!("01JOBJECT{i}")),
+                ..Default::default()
+            };
+            scene.push_with(t_s, "radar-1", SensorKind::Radar, radar, m, ids);
+        }
+    }
+    let reports = run(
+        TrackerConfig::default(),
+        &[radar_sensor(0.0)],
+        &scene.observations,
+        80,
+    );
+    let nearest = |tracks: &[Track], i: usize, t_s: f64| {
+        tracks
+            .iter()
+            .min_by(|a, b| distance(a.enu_m, at(i, t_s)).total_cmp(&distance(b.enu_m, at(i, t_s))))
+            .filter(|tr| distance(tr.enu_m, at(i, t_s)) < 30.0)
+            .map(|tr| tr.id)
+    };
+    let before = &reports[30].1;
+    let after = &reports[80].1;
+    [0, 1].map(|i| {
+        let held = nearest(before, i, 30.0);
+        held.is_some() && held == nearest(after, i, 80.0)
+    })
+}
+
+#[test]
+fn a_radars_object_ids_keep_two_drones_that_turn_back_apart() {
+    assert_eq!(turn_back_at_the_meeting(true), [true, true]);
+    // The test means something: on kinematics alone the tracks swap drones.
+    assert_ne!(turn_back_at_the_meeting(false), [true, true]);
+}
+
+#[test]
+fn a_track_keeps_the_sensors_classifications_and_rf_emission() {
+    use dronewatch_model::{Classification, RfEmission};
+    let mut scene = Scene::new(4);
+    let target = three_targets()[0];
+    let frame = EnuFrame::new(ORIGIN);
+    for k in 0..=30 {
+        let t_s = f64::from(k);
+        let m = Measurement::Position {
+            position: frame.to_lla(&target.at(t_s)),
+            sigma_horizontal_m: 10.0,
+            sigma_vertical_m: 10.0,
+        };
+        // A SAPIENT node that locates and listens: mostly "uav.multirotor", now and then
+        // "bird"; the link it hears moves from 2.4 to 5.8 GHz.
+        let class = if k % 4 == 0 { "bird" } else { "uav.multirotor" };
+        let ids = IdentityHints {
+            classification: Some(Classification {
+                class: class.into(),
+                confidence: 0.8,
+            }),
+            rf_emission: Some(RfEmission {
+                centre_frequency_hz: if k < 20 { 2.44e9 } else { 5.76e9 },
+                bandwidth_hz: Some(20e6),
+                amplitude: Some(-60.0),
+            }),
+            ..Default::default()
+        };
+        scene.push_with(t_s, "sapient-1", SensorKind::Radar, [0.0, 0.0, 5.0], m, ids);
+    }
+    let reports = run(TrackerConfig::default(), &[], &scene.observations, 30);
+    let (_, tracks) = &reports[30];
+    assert_eq!(tracks.len(), 1, "{tracks:?}");
+    let identity = &tracks[0].identity;
+    assert_eq!(identity.class.as_deref(), Some("uav.multirotor"));
+    let Some(share) = identity.class_confidence else {
+        panic!("no class share: {identity:?}")
+    };
+    assert!(share > 0.6 && share < 0.9, "{share}");
+    let Some(rf) = identity.rf_emission else {
+        panic!("no emission: {identity:?}")
+    };
+    assert_eq!(
+        (rf.centre_frequency_hz, rf.drone_band()),
+        (5.76e9, Some("5.8 GHz"))
+    );
+}

@@ -16,7 +16,7 @@ pub use agent::{AgentFix, AgentId};
 pub use health::{HealthState, SensorHealth};
 pub use observation::{
     Classification, IdentityHints, Measurement, MeasurementKind, Observation, ObservationId,
-    VelocityMeasurement,
+    RfEmission, VelocityMeasurement,
 };
 pub use sensor::{Clutter, Coverage, EXERCISE_PREFIX, Sensor, SensorId, SensorKind};
 pub use time::TimeNs;

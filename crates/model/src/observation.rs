@@ -230,6 +230,13 @@ pub struct IdentityHints {
     pub icao_address: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classification: Option<Classification>,
+    /// The reporting sensor's own id for the object (a SAPIENT `object_id`): reports with
+    /// the same id from the same sensor are one object as far as that sensor can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensor_object_id: Option<String>,
+    /// The radio emission a passive RF sensor measured (a drone's control or video link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rf_emission: Option<RfEmission>,
 }
 
 impl IdentityHints {
@@ -238,6 +245,39 @@ impl IdentityHints {
             && self.operator_position.is_none()
             && self.icao_address.is_none()
             && self.classification.is_none()
+            && self.sensor_object_id.is_none()
+            && self.rf_emission.is_none()
+    }
+}
+
+/// A radio emission, in hertz. The amplitude stays in the sensor's own units (SAPIENT
+/// leaves them to the node's registration), so it is for display, not for comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RfEmission {
+    pub centre_frequency_hz: f64,
+    /// Occupied bandwidth (stop minus start frequency), when the sensor gives both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_hz: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amplitude: Option<f64>,
+}
+
+impl RfEmission {
+    /// The band a drone link on this frequency is usually in, e.g. `2.4 GHz`; `None` outside
+    /// the bands drones use.
+    pub fn drone_band(&self) -> Option<&'static str> {
+        const BANDS_MHZ: [(f64, f64, &str); 5] = [
+            (430.0, 440.0, "433 MHz"),
+            (860.0, 930.0, "868/915 MHz"),
+            (1_200.0, 1_300.0, "1.2 GHz"),
+            (2_400.0, 2_500.0, "2.4 GHz"),
+            (5_150.0, 5_900.0, "5.8 GHz"),
+        ];
+        let mhz = self.centre_frequency_hz / 1e6;
+        BANDS_MHZ
+            .iter()
+            .find(|(lo, hi, _)| (*lo..=*hi).contains(&mhz))
+            .map(|(_, _, name)| *name)
     }
 }
 

@@ -33,8 +33,15 @@ pub struct TrackIdentity {
     pub operator_position: Option<Lla>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icao_address: Option<u32>,
+    /// The class the sensors' classifications agree on most (see fusion's class votes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
+    /// The share of the classification evidence behind `class`, in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_confidence: Option<f64>,
+    /// The latest radio emission an RF sensor associated with the track.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rf_emission: Option<crate::RfEmission>,
 }
 
 impl Track {

@@ -99,6 +99,7 @@ pub fn identity(state: &DroneState) -> IdentityHints {
             class: ua_type_class(t).to_string(),
             confidence: UA_TYPE_CONFIDENCE,
         }),
+        ..IdentityHints::default()
     }
 }
 

@@ -42,6 +42,20 @@ pub fn new_ulid() -> String {
     ulid::Ulid::generate().to_string()
 }
 
+/// A ULID that is always the same for the same key (e.g. a simulated sensor's own track
+/// number, sent as every report's `object_id`): FNV-1a over the key, twice with different
+/// seeds for 128 bits. Not random and not time-ordered; only stable.
+pub fn stable_ulid(key: &str) -> String {
+    let fnv = |seed: u64| {
+        key.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let bits =
+        (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x6c62_272e_07bb_0142));
+    ulid::Ulid(bits).to_string()
+}
+
 /// A new random UUID version 4, lower-case hyphenated (for our own node id).
 pub fn new_uuid_v4() -> String {
     // 128 random bits from a fresh ULID's generator would keep its timestamp; take two.
@@ -72,6 +86,15 @@ pub fn ulid_low_u64(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stable_ulids_are_valid_and_stable() {
+        let a = stable_ulid("radar-1/17");
+        assert!(is_strict_ulid(&a), "{a}");
+        assert_eq!(a, stable_ulid("radar-1/17"));
+        assert_ne!(a, stable_ulid("radar-1/18"));
+        assert!(is_strict_ulid(&stable_ulid("")));
+    }
 
     #[test]
     fn uuid_v4_strict() {

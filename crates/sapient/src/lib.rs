@@ -48,7 +48,7 @@ pub mod validate;
 pub use frame::{FrameCodec, FrameError};
 pub use mapping::{AxisOrder, DefaultSigmas, MapError};
 pub use session::{
-    DetectionExtras, IcdMode, NodeRegistry, Outputs, Record, RecordKind, RegisteredNode,
-    SensorIdScheme, Session, SessionConfig, SessionEvent,
+    IcdMode, NodeRegistry, Outputs, Record, RecordKind, RegisteredNode, SensorIdScheme, Session,
+    SessionConfig, SessionEvent,
 };
 pub use validate::{IcdVersion, Violation, ViolationKind, validate, validate_v1};

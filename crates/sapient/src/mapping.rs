@@ -14,7 +14,7 @@
 //!   convergence at the node; `MAGNETIC` and `PLATFORM` are refused (no declination model, no
 //!   platform heading). Errors are in the units of their value.
 
-use dronewatch_model::{Classification, HealthState, Lla, Measurement, SensorKind};
+use dronewatch_model::{Classification, HealthState, Lla, Measurement, RfEmission, SensorKind};
 
 use crate::utm::{UtmZone, grid_convergence_deg, utm_to_lla};
 use crate::v2;
@@ -406,26 +406,58 @@ pub fn enu_velocity(v: &v2::EnuVelocity, kph: bool, prefix: &str) -> Result<EnuV
     })
 }
 
-/// An RF emission reported by a passive RF node, as sent (units per the node's registration).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct RfSignal {
-    pub amplitude: Option<f32>,
-    pub start_frequency: Option<f32>,
-    pub centre_frequency: Option<f32>,
-    pub stop_frequency: Option<f32>,
-    pub pulse_duration: Option<f32>,
+/// Hertz per unit of a frequency unit's name (`Hz`, `kHz`, `MHz`, `GHz`, any case).
+pub fn hz_per_unit(units: &str) -> Option<f64> {
+    match units.trim().to_ascii_lowercase().as_str() {
+        "hz" | "hertz" => Some(1.0),
+        "khz" => Some(1e3),
+        "mhz" => Some(1e6),
+        "ghz" => Some(1e9),
+        _ => None,
+    }
 }
 
-impl From<&v2::detection_report::Signal> for RfSignal {
-    fn from(s: &v2::detection_report::Signal) -> Self {
-        Self {
-            amplitude: s.amplitude,
-            start_frequency: s.start_frequency,
-            centre_frequency: s.centre_frequency,
-            stop_frequency: s.stop_frequency,
-            pulse_duration: s.pulse_duration,
-        }
-    }
+/// The strongest of a detection's RF signals, in hertz. `hz_per_unit` is what the node
+/// registered for its frequencies; a node that registered none is read by magnitude, since
+/// drone links lie between 400 MHz and 6 GHz: below 100 a value is in GHz, below 100,000
+/// in MHz, else in Hz.
+pub fn rf_emission(
+    signals: &[v2::detection_report::Signal],
+    hz_per_unit: Option<f64>,
+) -> Option<RfEmission> {
+    let usable = |v: Option<f32>| v.map(f64::from).filter(|v| v.is_finite() && *v > 0.0);
+    let strongest = signals
+        .iter()
+        .filter(|s| usable(s.centre_frequency).is_some())
+        .max_by(|a, b| {
+            let amp = |s: &v2::detection_report::Signal| {
+                s.amplitude
+                    .map(f64::from)
+                    .filter(|a| a.is_finite())
+                    .unwrap_or(f64::MIN)
+            };
+            amp(a).total_cmp(&amp(b))
+        })?;
+    let centre = usable(strongest.centre_frequency)?;
+    let scale = hz_per_unit.unwrap_or(if centre < 100.0 {
+        1e9
+    } else if centre < 1e5 {
+        1e6
+    } else {
+        1.0
+    });
+    let bandwidth_hz = match (
+        usable(strongest.start_frequency),
+        usable(strongest.stop_frequency),
+    ) {
+        (Some(lo), Some(hi)) if hi > lo => Some((hi - lo) * scale),
+        _ => None,
+    };
+    Some(RfEmission {
+        centre_frequency_hz: centre * scale,
+        bandwidth_hz,
+        amplitude: strongest.amplitude.map(f64::from).filter(|a| a.is_finite()),
+    })
 }
 
 /// Node types that act on the world rather than sense it. dronewatch never tasks them.
@@ -720,6 +752,44 @@ mod tests {
         assert!(is_effector(NodeType::Ldew as i32));
         assert!(!is_effector(NodeType::Radar as i32));
         assert!(!is_effector(99));
+    }
+
+    #[test]
+    fn rf_emission_is_the_strongest_signal_in_hertz() {
+        use v2::detection_report::Signal;
+        let signal = |amp: f32, lo: f32, centre: f32, hi: f32| Signal {
+            amplitude: Some(amp),
+            start_frequency: Some(lo),
+            centre_frequency: Some(centre),
+            stop_frequency: Some(hi),
+            pulse_duration: None,
+        };
+        let signals = [
+            signal(-70.0, 5_730.0, 5_740.0, 5_750.0),
+            signal(-50.0, 2_400.0, 2_440.0, 2_480.0),
+        ];
+        // Registered in MHz.
+        let rf = rf_emission(&signals, hz_per_unit("MHz")).unwrap();
+        assert_eq!(rf.centre_frequency_hz, 2.44e9);
+        assert_eq!(rf.bandwidth_hz, Some(80e6));
+        assert_eq!(rf.drone_band(), Some("2.4 GHz"));
+        // Unregistered: read by magnitude, whatever the unit.
+        assert_eq!(rf_emission(&signals, None), Some(rf));
+        let ghz = [signal(-50.0, 5.73, 5.74, 5.75)];
+        let rf = rf_emission(&ghz, None).unwrap();
+        assert!((rf.centre_frequency_hz - 5.74e9).abs() < 1e3);
+        assert_eq!(rf.drone_band(), Some("5.8 GHz"));
+        let hz = [signal(-50.0, 0.0, 915e6, 0.0)];
+        let rf = rf_emission(&hz, None).unwrap();
+        assert_eq!((rf.centre_frequency_hz, rf.bandwidth_hz), (915e6, None));
+        // Nothing usable: no emission rather than a made-up one.
+        let bad = [
+            signal(-50.0, 1.0, f32::NAN, 2.0),
+            signal(-50.0, 1.0, -3.0, 2.0),
+        ];
+        assert_eq!(rf_emission(&bad, None), None);
+        assert_eq!(hz_per_unit("furlongs"), None);
+        assert_eq!(hz_per_unit(" khz "), Some(1e3));
     }
 
     #[test]

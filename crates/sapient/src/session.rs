@@ -27,9 +27,9 @@ use crate::convert::{downgrade, upgrade};
 use crate::frame::{FrameCodec, FrameError};
 use crate::ids::ulid_low_u64;
 use crate::mapping::{
-    AxisOrder, DefaultSigmas, EnuVelocity, RfSignal, classification_hint, enu_velocity,
-    health_state, is_effector, is_remote_id_receiver, location_to_fix, position_measurement,
-    range_bearing_measurement, sensor_kind, status_details,
+    AxisOrder, DefaultSigmas, EnuVelocity, classification_hint, enu_velocity, health_state,
+    hz_per_unit, is_effector, is_remote_id_receiver, location_to_fix, position_measurement,
+    range_bearing_measurement, rf_emission, sensor_kind, status_details,
 };
 use crate::v2::sapient_message::Content;
 use crate::validate::{IcdVersion, Violation, validate, validate_v1};
@@ -155,17 +155,6 @@ impl NodeRegistry {
     }
 }
 
-/// What a detection report says beyond the model [`Observation`] (the model has no field for
-/// these yet).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct DetectionExtras {
-    /// The node's track id for the object (`DetectionReport.object_id`, a ULID).
-    pub object_id: String,
-    pub detection_confidence: Option<f32>,
-    pub velocity: Option<EnuVelocity>,
-    pub rf_signals: Vec<RfSignal>,
-}
-
 /// Something kept as evidence rather than fused.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -212,10 +201,7 @@ impl RecordKind {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionEvent {
-    Observation {
-        observation: Observation,
-        extras: DetectionExtras,
-    },
+    Observation(Observation),
     Health(SensorHealth),
     Record(Record),
 }
@@ -250,6 +236,8 @@ struct Node {
     remote_id: bool,
     utm_zone: Option<String>,
     velocity_kph: bool,
+    /// Hertz per unit of the node's signal frequencies, when its registration says.
+    hz_per_unit: Option<f64>,
     axis: AxisOrder,
     position: Option<Lla>,
     goodbye: bool,
@@ -555,6 +543,7 @@ impl Session {
             remote_id: is_remote_id_receiver(&reg.node_definition),
             utm_zone: registered_utm_zone(reg),
             velocity_kph: registered_kph(reg),
+            hz_per_unit: registered_hz_per_unit(reg),
             axis: self
                 .cfg
                 .axis_order_by_node
@@ -762,11 +751,8 @@ impl Session {
         };
         let result = self.detection_to_observation(msg, node);
         match result {
-            Ok((observation, extras)) => {
-                out.events.push(SessionEvent::Observation {
-                    observation,
-                    extras,
-                });
+            Ok(observation) => {
+                out.events.push(SessionEvent::Observation(observation));
                 out.accepted += 1;
             }
             Err(reason) => {
@@ -779,7 +765,7 @@ impl Session {
         &self,
         msg: v2::SapientMessage,
         node: &Node,
-    ) -> Result<(Observation, DetectionExtras), String> {
+    ) -> Result<Observation, String> {
         let t = msg
             .timestamp
             .as_ref()
@@ -832,6 +818,8 @@ impl Session {
             operator_position: None,
             icao_address: None,
             classification: classification_hint(&d.classification, d.detection_confidence),
+            sensor_object_id: d.object_id.clone().filter(|id| !id.is_empty()),
+            rf_emission: rf_emission(&d.signal, node.hz_per_unit),
         };
         let observation = Observation {
             id: ObservationId(id),
@@ -843,13 +831,7 @@ impl Session {
             velocity: velocity.as_ref().map(velocity_measurement),
             identity,
         };
-        let extras = DetectionExtras {
-            object_id: d.object_id.unwrap_or_default(),
-            detection_confidence: d.detection_confidence,
-            velocity,
-            rf_signals: d.signal.iter().map(RfSignal::from).collect(),
-        };
-        Ok((observation, extras))
+        Ok(observation)
     }
 }
 
@@ -887,6 +869,23 @@ fn registered_utm_zone(reg: &v2::Registration) -> Option<String> {
 }
 
 /// True when the node registered its velocities in km/h.
+/// The units a node registered for its signals' frequencies (a `DetectionReport`
+/// definition of category signal whose type names a frequency).
+fn registered_hz_per_unit(reg: &v2::Registration) -> Option<f64> {
+    use v2::registration::DetectionReportCategory;
+    reg.mode_definition
+        .iter()
+        .flat_map(|m| &m.detection_definition)
+        .flat_map(|d| &d.detection_report)
+        .filter(|r| r.category == Some(DetectionReportCategory::Signal as i32))
+        .filter(|r| {
+            r.r#type
+                .as_deref()
+                .is_some_and(|t| t.to_ascii_lowercase().contains("frequency"))
+        })
+        .find_map(|r| r.units.as_deref().and_then(hz_per_unit))
+}
+
 fn registered_kph(reg: &v2::Registration) -> bool {
     use v2::registration::velocity_type::VelocityUnitsOneof;
     reg.mode_definition

@@ -146,11 +146,7 @@ fn registration_status_detection_alert_task_goodbye() {
     assert!(out.replies.is_empty());
     let out = run(&mut s, &frame(&det));
     assert!(out.replies.is_empty(), "{:?}", out.replies);
-    let SessionEvent::Observation {
-        observation,
-        extras,
-    } = &out.events[0]
-    else {
+    let SessionEvent::Observation(observation) = &out.events[0] else {
         panic!("{:?}", out.events)
     };
     let Measurement::RangeAzEl {
@@ -176,16 +172,22 @@ fn registration_status_detection_alert_task_goodbye() {
         observation.identity.classification.as_ref().unwrap().class,
         "human.male"
     );
-    assert_eq!(extras.object_id, "01GGYFBAXH4VYRQYEX7S3XGK3H");
-    assert_eq!(extras.velocity.unwrap().north_mps, 2.0);
+    // The node's own object id goes to fusion as an association hint.
+    assert_eq!(
+        observation.identity.sensor_object_id.as_deref(),
+        Some("01GGYFBAXH4VYRQYEX7S3XGK3H")
+    );
     // The velocity also goes to fusion, with the node's sigmas or the default ones.
     let v = observation
         .velocity
         .expect("the velocity reaches the observation");
-    assert_eq!(v.north_mps, 2.0);
-    assert_eq!(v.east_mps, extras.velocity.unwrap().east_mps);
+    assert_eq!((v.east_mps, v.north_mps), (1.0, 2.0));
     assert!(v.sigma_horizontal_mps > 0.0 && v.sigma_vertical_mps > 0.0);
-    assert_eq!(extras.rf_signals[0].centre_frequency, Some(3.0));
+    // The harness registered no frequency units: 3.0 reads as 3 GHz, the band 2 to 4.
+    let rf = observation.identity.rf_emission.expect("the RF signal");
+    assert_eq!(rf.centre_frequency_hz, 3e9);
+    assert_eq!(rf.bandwidth_hz, Some(2e9));
+    assert_eq!(rf.amplitude, Some(1.0));
 
     // Alert: recorded and acknowledged.
     let Some(mut alert) = sample("Alert.FullMessage.json") else {
@@ -441,7 +443,7 @@ fn a_v1_node_is_understood_and_answered_in_v1() {
         json!("LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M");
     let ok = v1_from_json(&det.to_string()).unwrap().encode_to_vec();
     let out = run(&mut s, &ok);
-    let SessionEvent::Observation { observation, .. } = &out.events[0] else {
+    let SessionEvent::Observation(observation) = &out.events[0] else {
         panic!("{out:?}")
     };
     let Measurement::Position {
@@ -479,7 +481,7 @@ fn detections_with_location_become_positions() {
     det["detectionReport"]["location"] = json!({"x": 603885.0, "y": 5650836.0, "z": 150.0, "xError": 5, "yError": 7,
         "coordinateSystem": "LOCATION_COORDINATE_SYSTEM_UTM_M", "datum": "LOCATION_DATUM_WGS84_E", "utmZone": "30U"});
     let out = run(&mut s, &frame(&det));
-    let SessionEvent::Observation { observation, .. } = &out.events[0] else {
+    let SessionEvent::Observation(observation) = &out.events[0] else {
         panic!("{out:?}")
     };
     let Measurement::Position {

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use dronewatch_model::{
     Classification, HealthState, IdentityHints, Lla, Measurement, Observation, ObservationId,
-    SensorHealth, SensorId, SensorKind, TimeNs,
+    RfEmission, SensorHealth, SensorId, SensorKind, TimeNs,
 };
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
@@ -32,6 +32,8 @@ const H_MAX_M: f64 = 100_000.0;
 
 /// What a message becomes.
 #[derive(Debug, Clone, PartialEq)]
+// Observations are nearly every message: boxing them would cost an allocation per message.
+#[allow(clippy::large_enum_variant)]
 pub enum SensorMessage {
     Observation(Observation),
     Health(SensorHealth),
@@ -331,6 +333,16 @@ struct WireIdentity {
     operator_position: Option<Value>,
     icao_address: Option<String>,
     classification: Option<Value>,
+    sensor_object_id: Option<String>,
+    rf_emission: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireRfEmission {
+    centre_frequency_hz: f64,
+    bandwidth_hz: Option<f64>,
+    amplitude: Option<f64>,
 }
 
 fn is_class_label(s: &str) -> bool {
@@ -394,11 +406,47 @@ impl WireIdentity {
                 })
             })
             .transpose()?;
+        if let Some(s) = &self.sensor_object_id
+            && !printable(s, 1, 64)
+        {
+            return Err(reject(
+                "/identity/sensor_object_id",
+                "must be 1 to 64 printable ASCII characters",
+            ));
+        }
+        let rf_emission = self
+            .rf_emission
+            .map(|rf| {
+                let base = "/identity/rf_emission";
+                let rf: WireRfEmission = de_obj(&rf, base)?;
+                let centre_frequency_hz = in_range(
+                    rf.centre_frequency_hz,
+                    1.0,
+                    1e12,
+                    "/identity/rf_emission/centre_frequency_hz",
+                )?;
+                let bandwidth_hz = rf
+                    .bandwidth_hz
+                    .map(|b| positive(b, "/identity/rf_emission/bandwidth_hz"))
+                    .transpose()?;
+                let amplitude = rf
+                    .amplitude
+                    .map(|a| in_range(a, -1e6, 1e6, "/identity/rf_emission/amplitude"))
+                    .transpose()?;
+                Ok(RfEmission {
+                    centre_frequency_hz,
+                    bandwidth_hz,
+                    amplitude,
+                })
+            })
+            .transpose()?;
         Ok(IdentityHints {
             remote_id_serial: self.remote_id_serial,
             operator_position,
             icao_address,
             classification,
+            sensor_object_id: self.sensor_object_id,
+            rf_emission,
         })
     }
 }
@@ -747,8 +795,7 @@ fn remoteid_flat(
         identity: IdentityHints {
             remote_id_serial: w.id.filter(|s| !s.trim().is_empty()),
             operator_position,
-            icao_address: None,
-            classification: None,
+            ..IdentityHints::default()
         },
     })
 }

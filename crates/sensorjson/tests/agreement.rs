@@ -209,6 +209,24 @@ fn good() -> Vec<(&'static str, MessageKind, Value)> {
             set(radar(), "/identity/classification/confidence", json!(1)),
         ),
         (
+            "rf node with its object id and the link it hears",
+            Detection,
+            set(
+                set(radar(), "/identity/sensor_object_id", json!("01JF3Q8Z2X")),
+                "/identity/rf_emission",
+                json!({"centre_frequency_hz": 2.44e9, "bandwidth_hz": 2e7, "amplitude": -61.5}),
+            ),
+        ),
+        (
+            "rf emission, frequency only",
+            Detection,
+            set(
+                radar(),
+                "/identity/rf_emission",
+                json!({"centre_frequency_hz": 5.8e9}),
+            ),
+        ),
+        (
             "adsb with icao",
             Detection,
             set(
@@ -644,6 +662,54 @@ fn bad() -> Vec<(&'static str, MessageKind, Value, &'static str)> {
             "/identity/classification/confidence",
         ),
         (
+            "object id empty",
+            Detection,
+            set(radar(), "/identity/sensor_object_id", json!("")),
+            "/identity/sensor_object_id",
+        ),
+        (
+            "object id as number",
+            Detection,
+            set(radar(), "/identity/sensor_object_id", json!(7)),
+            "/identity/sensor_object_id",
+        ),
+        (
+            "rf frequency zero",
+            Detection,
+            set(
+                radar(),
+                "/identity/rf_emission",
+                json!({"centre_frequency_hz": 0}),
+            ),
+            "/identity/rf_emission/centre_frequency_hz",
+        ),
+        (
+            "rf negative bandwidth",
+            Detection,
+            set(
+                radar(),
+                "/identity/rf_emission",
+                json!({"centre_frequency_hz": 2.4e9, "bandwidth_hz": -1}),
+            ),
+            "/identity/rf_emission/bandwidth_hz",
+        ),
+        (
+            "rf without frequency",
+            Detection,
+            set(radar(), "/identity/rf_emission", json!({"amplitude": -50})),
+            "/identity/rf_emission/centre_frequency_hz",
+        ),
+        (
+            "rf unknown field",
+            Detection,
+            set(
+                radar(),
+                "/identity/rf_emission",
+                json!({"centre_frequency_hz": 2.4e9, "band": "2.4"}),
+            ),
+            "/identity/rf_emission/band",
+        ),
+        (
             "identity unknown field",
             Detection,
             set(radar(), "/identity/callsign", json!("X")),
@@ -910,6 +976,22 @@ fn good_examples_map_to_the_values_they_state() {
         panic!("adsb");
     };
     assert_eq!(a.identity.icao_address, Some(0xA1B2C3));
+
+    let rf = set(
+        set(radar(), "/identity/sensor_object_id", json!("T-17")),
+        "/identity/rf_emission",
+        json!({"centre_frequency_hz": 2.44e9, "bandwidth_hz": 2e7}),
+    );
+    let Ok(SensorMessage::Observation(o)) = map_value(MessageKind::Detection, &rf, None, RX, &opts)
+    else {
+        panic!("rf");
+    };
+    assert_eq!(o.identity.sensor_object_id.as_deref(), Some("T-17"));
+    let e = o.identity.rf_emission.expect("rf emission");
+    assert_eq!(
+        (e.centre_frequency_hz, e.bandwidth_hz, e.amplitude),
+        (2.44e9, Some(2e7), None)
+    );
 
     let Ok(SensorMessage::Health(h)) = map_value(MessageKind::Status, &status(), None, RX, &opts)
     else {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use dronewatch_model::{Lla, Measurement, Observation, SensorKind, TimeNs};
 use dronewatch_sapient::frame::FrameCodec;
-use dronewatch_sapient::ids::new_ulid;
+use dronewatch_sapient::ids::{new_ulid, stable_ulid};
 use dronewatch_sapient::time::from_time_ns;
 use dronewatch_sapient::v2::registration::{self, NodeType};
 use dronewatch_sapient::v2::sapient_message::Content;
@@ -214,6 +214,16 @@ pub fn registration_for(
             tracking_type: Some(registration::TrackingType::None as i32),
             detection_definition: vec![DetectionDefinition {
                 location_type: Some(detection_location),
+                // An RF node's signals carry their frequencies in hertz.
+                detection_report: (kind == SensorKind::RfDf)
+                    .then(|| registration::DetectionReport {
+                        category: Some(registration::DetectionReportCategory::Signal as i32),
+                        r#type: Some("centre_frequency".into()),
+                        units: Some("Hz".into()),
+                        on_change: None,
+                    })
+                    .into_iter()
+                    .collect(),
                 ..Default::default()
             }],
             task: Some(TaskDefinition {
@@ -327,8 +337,30 @@ pub fn detection_for(obs: &Observation) -> v2::DetectionReport {
     };
     v2::DetectionReport {
         report_id: Some(new_ulid()),
-        // The scenario carries no track identity: one object per detection (TRACKING_TYPE_NONE).
-        object_id: Some(new_ulid()),
+        // The scenario's object id when it has one (the same id, the same ULID), else one
+        // object per detection (TRACKING_TYPE_NONE).
+        object_id: Some(
+            obs.identity
+                .sensor_object_id
+                .as_deref()
+                .map_or_else(new_ulid, stable_ulid),
+        ),
+        signal: obs
+            .identity
+            .rf_emission
+            .iter()
+            .map(|rf| v2::detection_report::Signal {
+                amplitude: Some(rf.amplitude.unwrap_or(0.0) as f32),
+                centre_frequency: Some(rf.centre_frequency_hz as f32),
+                start_frequency: rf
+                    .bandwidth_hz
+                    .map(|b| (rf.centre_frequency_hz - b / 2.0) as f32),
+                stop_frequency: rf
+                    .bandwidth_hz
+                    .map(|b| (rf.centre_frequency_hz + b / 2.0) as f32),
+                pulse_duration: None,
+            })
+            .collect(),
         location_oneof: Some(location),
         classification: obs
             .identity
@@ -743,5 +775,71 @@ mod tests {
             Content::StatusReport(status_for(Some(Lla::new(51.0, -1.0, 3.0)), false)),
         );
         assert_eq!(dronewatch_sapient::validate(&status), Ok(()));
+    }
+
+    /// What a simulated RF node says of a drone's link and its own track number comes out
+    /// of the fusion node's SAPIENT session as it went in.
+    #[test]
+    fn an_rf_nodes_signal_and_object_id_survive_the_round_trip() {
+        use dronewatch_model::{IdentityHints, ObservationId, RfEmission, SensorId};
+        use dronewatch_sapient::SessionEvent;
+        use dronewatch_sapient::session::{NodeRegistry, Outputs, Session, SessionConfig};
+
+        let node = node_id_for("rf-1");
+        let mut session = Session::new(Arc::new(SessionConfig::default()), NodeRegistry::new(), 1);
+        let mut out = Outputs::default();
+        let t = TimeNs(1_748_779_200_000_000_000);
+        let send = |session: &mut Session, out: &mut Outputs, content| {
+            out.clear();
+            let msg = envelope(&node, t, content);
+            assert_eq!(dronewatch_sapient::validate(&msg), Ok(()));
+            session.handle_frame(&msg.encode_to_vec(), t, out);
+        };
+        let reg = registration_for("rf-1", SensorKind::RfDf, 5.0);
+        send(&mut session, &mut out, Content::Registration(reg));
+        let at = Lla::new(31.33, -110.92, 1200.0);
+        send(
+            &mut session,
+            &mut out,
+            Content::StatusReport(status_for(Some(at), false)),
+        );
+        let obs = Observation {
+            id: ObservationId(1),
+            t,
+            sensor_id: SensorId::new("rf-1"),
+            sensor_kind: SensorKind::RfDf,
+            sensor_position: Some(at),
+            measurement: Measurement::Bearing {
+                az_deg: 123.0,
+                sigma_az_deg: 3.0,
+            },
+            velocity: None,
+            identity: IdentityHints {
+                sensor_object_id: Some("rf-1/drone-7".into()),
+                rf_emission: Some(RfEmission {
+                    centre_frequency_hz: 5.76e9,
+                    bandwidth_hz: Some(20e6),
+                    amplitude: Some(-62.0),
+                }),
+                ..IdentityHints::default()
+            },
+        };
+        send(
+            &mut session,
+            &mut out,
+            Content::DetectionReport(detection_for(&obs)),
+        );
+        let Some(SessionEvent::Observation(got)) = out.events.first() else {
+            panic!("{:?} {:?}", out.events, out.replies);
+        };
+        assert_eq!(
+            got.identity.sensor_object_id.as_deref(),
+            Some(stable_ulid("rf-1/drone-7").as_str())
+        );
+        let rf = got.identity.rf_emission.unwrap();
+        // Sent as f32 hertz, registered as Hz: back within the float's resolution.
+        assert!((rf.centre_frequency_hz - 5.76e9).abs() < 1e3, "{rf:?}");
+        assert!((rf.bandwidth_hz.unwrap() - 20e6).abs() < 1e3, "{rf:?}");
+        assert_eq!(rf.drone_band(), Some("5.8 GHz"));
     }
 }

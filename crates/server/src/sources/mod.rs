@@ -13,6 +13,8 @@ pub mod sapient;
 
 /// What a source hands to the pipeline.
 #[derive(Debug, Clone, PartialEq)]
+// Observations are nearly every event: boxing them would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub enum SourceEvent {
     /// A measurement for fusion.
     Observation(Observation),

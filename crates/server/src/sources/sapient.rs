@@ -392,7 +392,7 @@ impl Connection {
 
     fn to_source_event(&self, event: SessionEvent) -> SourceEvent {
         match event {
-            SessionEvent::Observation { observation, .. } => {
+            SessionEvent::Observation(observation) => {
                 self.counters.observations.fetch_add(1, Ordering::Relaxed);
                 SourceEvent::Observation(observation)
             }

@@ -3,8 +3,8 @@
 
 use dronewatch_geo::{EnuFrame, enu_to_az_el_range};
 use dronewatch_model::{
-    Clutter, Coverage, IdentityHints, Lla, Measurement, Observation, ObservationId, Sensor,
-    SensorId, SensorKind, TimeNs,
+    Clutter, Coverage, IdentityHints, Lla, Measurement, Observation, ObservationId, RfEmission,
+    Sensor, SensorId, SensorKind, TimeNs,
 };
 
 use super::flight::{State, distance_m};
@@ -381,6 +381,10 @@ impl Generator {
                 continue;
             }
             let m = self.measure(kind, az, el, range);
+            let identity = IdentityHints {
+                rf_emission: (kind == SiteKind::RfDf).then(|| drone_link(i)),
+                ..IdentityHints::default()
+            };
             self.detect(
                 t_s,
                 Some(i),
@@ -388,7 +392,7 @@ impl Generator {
                 self.sites[k].sensor.kind,
                 Some(lla),
                 m,
-                IdentityHints::default(),
+                identity,
             );
         }
         let false_reports = self.poisson(self.sites[k].false_per_scan);
@@ -414,6 +418,18 @@ impl Generator {
                     sigma_el_deg: ACOUSTIC_SIGMA_EL_DEG,
                 },
             };
+            // An RF direction finder's false bearings are other emitters in the same band
+            // (Wi-Fi), so hearing 2.4 GHz proves little by itself.
+            let identity = IdentityHints {
+                rf_emission: (kind == SiteKind::RfDf).then_some(RfEmission {
+                    // Wi-Fi channels 1 to 13, picked from the bearing: the random stream
+                    // stays as it was, so scenarios do not change.
+                    centre_frequency_hz: 2.412e9 + 5e6 * (az as u64 % 13) as f64,
+                    bandwidth_hz: Some(20e6),
+                    amplitude: None,
+                }),
+                ..IdentityHints::default()
+            };
             self.detect(
                 t_s,
                 None,
@@ -421,7 +437,7 @@ impl Generator {
                 self.sites[k].sensor.kind,
                 Some(lla),
                 m,
-                IdentityHints::default(),
+                identity,
             );
         }
         // The order of plots within a scan carries no identity.
@@ -587,5 +603,20 @@ impl Generator {
                 lla: self.run.frame.to_lla(p),
             });
         }
+    }
+}
+
+/// The control link aircraft `i` transmits on, as an RF direction finder hears it: drones
+/// alternate between the 2.4 and 5.8 GHz bands, a few MHz apart.
+fn drone_link(i: usize) -> RfEmission {
+    let (base_hz, bandwidth_hz) = if i.is_multiple_of(2) {
+        (2.44e9, 10e6)
+    } else {
+        (5.76e9, 20e6)
+    };
+    RfEmission {
+        centre_frequency_hz: base_hz + 2e6 * (i % 5) as f64,
+        bandwidth_hz: Some(bandwidth_hz),
+        amplitude: None,
     }
 }
