@@ -33,6 +33,9 @@ export interface TrackView {
   updates: number;
   last_update_unix_ns: number;
   class?: string | null;
+  class_confidence?: number | null;
+  rf_frequency_mhz?: number | null;
+  rf_band?: string | null;
   remote_id_serial?: string | null;
   operator_position?: Position | null;
   icao_address?: string | null;

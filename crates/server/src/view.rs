@@ -103,7 +103,14 @@ pub struct TrackView {
     pub operator_position: Option<Position>,
     /// 24-bit ICAO address, hex.
     pub icao_address: Option<String>,
+    /// The class the sensors' classifications agree on most, and its share of the
+    /// evidence [0, 1].
     pub class: Option<String>,
+    pub class_confidence: Option<f64>,
+    /// The latest radio link an RF sensor heard from it [MHz], and its drone band
+    /// (e.g. `2.4 GHz`) when it is in one.
+    pub rf_frequency_mhz: Option<f64>,
+    pub rf_band: Option<String>,
     pub affiliation: Affiliation,
     pub threat: Option<ThreatSummary>,
     pub updates: u64,
@@ -143,6 +150,16 @@ impl TrackView {
             operator_position: tr.identity.operator_position.map(Into::into),
             icao_address: tr.identity.icao_address.map(|a| format!("{a:06X}")),
             class: tr.identity.class.clone(),
+            class_confidence: tr.identity.class_confidence.map(round3),
+            rf_frequency_mhz: tr
+                .identity
+                .rf_emission
+                .map(|rf| round3(rf.centre_frequency_hz / 1e6)),
+            rf_band: tr
+                .identity
+                .rf_emission
+                .and_then(|rf| rf.drone_band())
+                .map(str::to_owned),
             affiliation,
             threat: assessment.map(|a| ThreatSummary {
                 score: a.score,

@@ -59,6 +59,17 @@ pub struct ThreatConfig {
     pub dive_speed_mps: f64,
     /// The sun below the horizon (−6°, civil twilight) where the drone is.
     pub night_points: f64,
+    /// The sensors' classifications say drone (a class labelled `uav…` or `drone…` with at
+    /// least `classified_min_share` of the evidence), or an RF sensor heard a link in a
+    /// drone band.
+    pub classified_drone_points: f64,
+    /// The sensors' classifications say one of `not_drone_classes` (at least
+    /// `classified_min_share`) and no drone link was heard: usually negative, so a radar's
+    /// birds do not crowd the alert queue. Personal warnings to agents ignore
+    /// classifications: a drone taken for a bird still warns the agents in its path.
+    pub classified_not_drone_points: f64,
+    pub not_drone_classes: Vec<String>,
+    pub classified_min_share: f64,
     /// Score thresholds for low / medium / high / critical.
     pub level_thresholds: [f64; 4],
 }
@@ -91,6 +102,10 @@ impl Default for ThreatConfig {
             dive_points: 20.0,
             dive_speed_mps: 5.0,
             night_points: 5.0,
+            classified_drone_points: 5.0,
+            classified_not_drone_points: -15.0,
+            not_drone_classes: vec!["bird".into()],
+            classified_min_share: 0.6,
             level_thresholds: [10.0, 25.0, 45.0, 70.0],
         }
     }
@@ -111,6 +126,7 @@ pub enum Rule {
     Swarm,
     Dive,
     Night,
+    Classification,
 }
 
 /// One rule's contribution, with the numbers behind it.
@@ -260,7 +276,7 @@ impl ThreatAssessor {
             }
             let mut reasons = Vec::new();
             let mut add = |rule, points: f64, detail: String| {
-                if points > 0.0 {
+                if points != 0.0 {
                     reasons.push(Reason {
                         rule,
                         points,
@@ -435,7 +451,15 @@ impl ThreatAssessor {
                 );
             }
 
-            let score = reasons.iter().map(|r| r.points).sum::<f64>().min(100.0);
+            if let Some((points, detail)) = classification(cfg, tr) {
+                add(Rule::Classification, points, detail);
+            }
+
+            let score = reasons
+                .iter()
+                .map(|r| r.points)
+                .sum::<f64>()
+                .clamp(0.0, 100.0);
             let thresholds = self
                 .areas
                 .iter()
@@ -517,6 +541,45 @@ impl ThreatAssessor {
                 (None, _) => None,
             };
         }
+    }
+}
+
+/// What the sensors' classifications and RF say the track is, as points and a reason.
+fn classification(cfg: &ThreatConfig, tr: &Track) -> Option<(f64, String)> {
+    let id = &tr.identity;
+    let confident = id
+        .class
+        .as_deref()
+        .zip(id.class_confidence)
+        .filter(|(_, share)| *share >= cfg.classified_min_share);
+    // Labels are dotted, general to specific: `uav.multirotor` is a `uav`.
+    let is_a = |c: &str, general: &str| {
+        c.strip_prefix(general)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    let is_drone_class = |c: &str| is_a(c, "uav") || is_a(c, "drone");
+    let link = id
+        .rf_emission
+        .and_then(|rf| rf.drone_band().map(|band| (rf.centre_frequency_hz, band)));
+    let link_text =
+        |(hz, band): (f64, &str)| format!("a link at {:.0} MHz ({band} drone band)", hz / 1e6);
+    match (confident, link) {
+        (Some((c, share)), link) if is_drone_class(c) => {
+            let heard = link
+                .map(|l| format!(", {}", link_text(l)))
+                .unwrap_or_default();
+            let detail = format!(
+                "classified {c} ({:.0}% of the evidence){heard}",
+                share * 100.0
+            );
+            Some((cfg.classified_drone_points, detail))
+        }
+        (_, Some(l)) => Some((cfg.classified_drone_points, format!("RF: {}", link_text(l)))),
+        (Some((c, share)), None) if cfg.not_drone_classes.iter().any(|n| is_a(c, n)) => Some((
+            cfg.classified_not_drone_points,
+            format!("classified {c} ({:.0}% of the evidence)", share * 100.0),
+        )),
+        _ => None,
     }
 }
 

@@ -595,3 +595,82 @@ fn an_area_posture_lowers_the_thresholds_of_drones_inside_it_only() {
     assert_eq!(by_id(1).level, ThreatLevel::Critical);
     assert!(by_id(2).level < ThreatLevel::Critical, "{out:?}");
 }
+
+#[test]
+fn sensors_classifications_and_rf_move_the_score_but_a_bird_never_goes_below_zero() {
+    use dronewatch_model::RfEmission;
+    // Six drones in one square would be a swarm: leave that rule out of the sums.
+    let cfg = ThreatConfig {
+        swarm_points: 0.0,
+        ..ThreatConfig::default()
+    };
+    let mut assessor = ThreatAssessor::new(cfg, REF, zones(), AllowList::default());
+    let t = noon(0.0);
+    let classified = |id, class: Option<(&str, f64)>, rf_hz: Option<f64>| Track {
+        identity: TrackIdentity {
+            class: class.map(|(c, _)| c.into()),
+            class_confidence: class.map(|(_, share)| share),
+            rf_emission: rf_hz.map(|hz| RfEmission {
+                centre_frequency_hz: hz,
+                bandwidth_hz: None,
+                amplitude: None,
+            }),
+            ..TrackIdentity::default()
+        },
+        // Inside the no-fly square: 40 points, plus 10 for no Remote ID.
+        ..track(id, t, [2100.0, 100.0, 40.0], [0.0, 0.0, 0.0])
+    };
+    let picture = [
+        classified(1, Some(("uav.multirotor", 0.9)), Some(2.44e9)),
+        classified(2, None, Some(5.76e9)),
+        classified(3, Some(("bird", 0.8)), None),
+        // Not sure enough, or a link outside drone bands: no points either way.
+        classified(4, Some(("bird", 0.5)), Some(100e6)),
+        // A bird the RF sensor hears a drone link from is no bird.
+        classified(5, Some(("bird.raptor", 0.9)), Some(2.41e9)),
+        classified(6, Some(("uavx", 0.9)), None),
+    ];
+    let out = assessor.assess(t, &picture, &BTreeMap::new());
+    let by: BTreeMap<u64, _> = out.iter().map(|a| (a.track_id.0, a)).collect();
+    let reason = |id: u64| {
+        by[&id]
+            .reasons
+            .iter()
+            .find(|r| r.rule == Rule::Classification)
+    };
+    let r = reason(1).expect("a drone class");
+    assert_eq!(r.points, 5.0);
+    assert_eq!(
+        r.detail,
+        "classified uav.multirotor (90% of the evidence), a link at 2440 MHz (2.4 GHz drone band)"
+    );
+    assert_eq!(by[&1].score, 55.0);
+    assert_eq!(
+        reason(2).map(|r| r.detail.as_str()),
+        Some("RF: a link at 5760 MHz (5.8 GHz drone band)")
+    );
+    let bird = reason(3).expect("a bird");
+    assert_eq!((bird.points, by[&3].score), (-15.0, 35.0));
+    assert_eq!(reason(4), None);
+    assert_eq!(by[&4].score, 50.0);
+    assert_eq!(reason(5).map(|r| r.points), Some(5.0));
+    assert_eq!(
+        reason(6),
+        None,
+        "a label that only starts with uav is not one"
+    );
+
+    // A bird out in the open scores nothing rather than less than nothing.
+    let open = Track {
+        updates: 1,
+        ..classified(7, Some(("bird", 1.0)), None)
+    };
+    let open = Track {
+        enu_m: [-1000.0, -3000.0, 40.0],
+        position: frame().to_lla(&[-1000.0, -3000.0, 40.0]),
+        ..open
+    };
+    let out = assessor.assess(t, &[open], &BTreeMap::new());
+    assert_eq!(out[0].score, 0.0);
+    assert_eq!(out[0].level, ThreatLevel::None);
+}

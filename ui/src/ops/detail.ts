@@ -68,9 +68,12 @@ export class TrackDetailPanel {
       ["speed, course", `${num(t.speed_mps, 1)} m/s, ${num(t.course_deg, 0)}°, climb ${num(t.climb_mps, 1)} m/s`],
       ["sensors", t.sensors.join(", ")],
       ["identity", t.affiliation],
-      ["classification", t.class ?? "–"],
+      ["classification", t.class ? `${t.class} (${num((t.class_confidence ?? 0) * 100, 0)}% of the evidence)` : "–"],
       ["Remote ID serial", t.remote_id_serial ?? "none broadcast"],
     ];
+    if (t.rf_frequency_mhz != null) {
+      rows.push(["RF link", `${num(t.rf_frequency_mhz, 1)} MHz${t.rf_band ? ` (${t.rf_band} drone band)` : ""}`]);
+    }
     if (t.operator_position) {
       rows.push(["pilot (RID claim)", `${num(t.operator_position.lat_deg, 5)}, ${num(t.operator_position.lon_deg, 5)}`]);
     }

@@ -1276,6 +1276,9 @@ mod tests {
             }),
             icao_address: None,
             class: None,
+            class_confidence: None,
+            rf_frequency_mhz: None,
+            rf_band: None,
             affiliation,
             threat: Some(ThreatSummary {
                 score: 81.6,
