@@ -1,6 +1,8 @@
 // Sector bulletins and the posture they set: the shapes, and the banner both views show.
 
 import { h } from "./dom";
+import { inRing } from "./geo";
+import type { Position } from "./types";
 
 export type PostureLevel = "normal" | "elevated" | "high";
 
@@ -25,6 +27,7 @@ export interface BulletinView {
 export interface AreaPosture {
   bulletin_id: string;
   level: PostureLevel;
+  area: { type: "Polygon"; coordinates: [number, number][][] };
   standing_orders: string[];
 }
 
@@ -36,19 +39,45 @@ export interface PostureView {
   areas?: AreaPosture[];
 }
 
+const RANK: Record<PostureLevel, number> = { normal: 0, elevated: 1, high: 2 };
+const highest = (levels: PostureLevel[]): PostureLevel =>
+  levels.reduce<PostureLevel>((a, b) => (RANK[b] > RANK[a] ? b : a), "normal");
+
 /// The sector posture as a banner: hidden at normal with no raised area, loud when raised.
-export function drawPosture(el: HTMLElement, p: PostureView): void {
+/// On a phone, `here` is the agent's own position (`null` without a GPS fix): the banner
+/// then says whether the agent is inside a raised area, and gives that area's orders.
+export function drawPosture(el: HTMLElement, p: PostureView, here?: Position | null): void {
   const areas = p.areas ?? [];
-  const top = areas.reduce<PostureLevel>((l, a) => (a.level === "high" || l === "high" ? "high" : a.level), p.level);
   el.hidden = p.level === "normal" && areas.length === 0;
-  el.className = `posture posture-${top}`;
-  const inAreas = areas.length
-    ? [h("span", { "data-testid": "area-posture" }, ` · ${areas.map((a) => a.level.toUpperCase()).join(", ")} inside ${areas.length === 1 ? "a bulletin's area" : `${areas.length} bulletin areas`} (on the map)`)]
-    : [];
+  const levels = (as: AreaPosture[]) => as.map((a) => a.level.toUpperCase()).join(", ");
+  const where = (n: number) => (n === 1 ? "a bulletin's area" : `${n} bulletin areas`);
+  if (here === undefined || areas.length === 0) {
+    el.className = `posture posture-${highest([p.level, ...areas.map((a) => a.level)])}`;
+    const inAreas = areas.length
+      ? [h("span", { "data-testid": "area-posture" }, ` · ${levels(areas)} inside ${where(areas.length)} (on the map)`)]
+      : [];
+    el.replaceChildren(
+      h("b", {}, `POSTURE ${p.level.toUpperCase()}`),
+      ...inAreas,
+      ...p.standing_orders.map((o) => h("span", {}, ` · ${o}`)),
+    );
+    return;
+  }
+  // Unknown position: assume the worst, and say so.
+  const inside = here === null ? areas : areas.filter((a) => inRing(here, a.area.coordinates[0] ?? []));
+  const mine = highest([p.level, ...inside.map((a) => a.level)]);
+  el.className = `posture posture-${mine}`;
+  const orders = inside.length ? inside.flatMap((a) => a.standing_orders) : p.standing_orders;
+  const note =
+    here === null
+      ? ` · ${levels(areas)} inside ${where(areas.length)}; no GPS fix, so follow it as if you were inside`
+      : inside.length
+        ? ` · YOU ARE INSIDE ${where(inside.length)} at ${levels(inside)}`
+        : ` · ${levels(areas)} inside ${where(areas.length)}; you are outside`;
   el.replaceChildren(
-    h("b", {}, `POSTURE ${p.level.toUpperCase()}`),
-    ...inAreas,
-    ...p.standing_orders.map((o) => h("span", {}, ` · ${o}`)),
+    h("b", {}, `POSTURE ${mine.toUpperCase()}${mine !== p.level ? " HERE" : ""}`),
+    h("span", { "data-testid": "area-posture" }, note),
+    ...[...new Set(orders)].map((o) => h("span", {}, ` · ${o}`)),
   );
 }
 

@@ -36,3 +36,17 @@ export function bearingDeg(a: Position, b: Position): number {
   const x = Math.cos(lat1) * Math.sin(lat2) - Math.sin(lat1) * Math.cos(lat2) * Math.cos(dLon);
   return ((Math.atan2(y, x) / RAD) + 360) % 360;
 }
+
+/// True when `p` lies inside the polygon's outer ring ([lon, lat] pairs), by ray casting on
+/// lon/lat (bulletin areas are a few km across; the server decides with the same rule).
+export function inRing(p: Position, ring: [number, number][]): boolean {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > p.lat_deg !== yj > p.lat_deg && p.lon_deg < ((xj - xi) * (p.lat_deg - yi)) / (yj - yi) + xi) {
+      inside = !inside;
+    }
+  }
+  return inside;
+}

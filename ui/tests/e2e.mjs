@@ -180,7 +180,7 @@ async function main() {
       await shot(ops, "ops-alert");
     });
 
-    await check("draw a zone and drag a corner", async () => {
+    await check("draw a zone, drag a corner, add and remove corners", async () => {
       const adminPage = await browser.newPage({ viewport: { width: 1500, height: 900 } });
       adminPage.setDefaultTimeout(STEP_MS);
       adminPage.on("pageerror", (e) => failures.push(`admin page error: ${e.message}`));
@@ -229,6 +229,22 @@ async function main() {
       const ring = edited?.geometry.coordinates[0] ?? [];
       if (!after || !(after[0] > before[0]) || Math.abs(after[1] - before[1]) > 1e-3 || ring.length !== 5 || ring[4][0] !== after[0]) {
         throw new Error(`corner not moved east: ${JSON.stringify(before)} -> ${JSON.stringify(edited?.geometry)}`);
+      }
+
+      // Reshape: add a corner in the middle of the first side, remove the third corner.
+      await adminPage.locator('[data-zone-id] [data-testid="zone-edit"]').first().click();
+      await adminPage.locator('[data-testid="zone-midpoint"]').first().click();
+      await adminPage.locator('[data-testid="zone-corner"]').nth(4).waitFor();
+      await adminPage.locator('[data-testid="zone-corner"]').nth(3).dblclick();
+      await adminPage.locator('[data-testid="zone-corner"]').nth(4).waitFor({ state: "detached" });
+      await adminPage.locator('[data-testid="zone-edit-save"]').click();
+      await adminPage.locator('[data-testid="zone-corner"]').first().waitFor({ state: "detached" });
+      const reshaped = (await api("GET", "/zones", admin)).features.find((f) => f.properties.name === "Forward post");
+      const r2 = reshaped?.geometry.coordinates[0] ?? [];
+      const mid = [(ring[0][0] + ring[1][0]) / 2, (ring[0][1] + ring[1][1]) / 2];
+      const near = (a, b) => Math.abs(a[0] - b[0]) < 1e-4 && Math.abs(a[1] - b[1]) < 1e-4;
+      if (r2.length !== 5 || !near(r2[1], mid) || !near(r2[2], ring[1]) || !near(r2[3], ring[3]) || r2.some((p) => near(p, ring[2]))) {
+        throw new Error(`reshape: ${JSON.stringify(ring)} -> ${JSON.stringify(r2)}`);
       }
       await adminPage.close();
     });
@@ -334,6 +350,25 @@ async function main() {
       await intel.locator('[data-testid="bulletin-list"] button', { hasText: "Withdraw" }).click();
       await ops.locator('[data-testid="posture"]').waitFor({ state: "hidden" });
       await ops.locator('[data-testid="bulletins"]').click();
+
+      // A posture raised only inside an area: the agent's phone says the agent is in it,
+      // and gives that area's orders; once withdrawn, the banner goes.
+      const sq = (d) => {
+        const c = [[-d, -d], [-d, d], [d, d], [d, -d], [-d, -d]];
+        const ring = c.map(([n, e]) => offset(agentPos, n, e)).map((q) => [q.lon_deg, q.lat_deg]);
+        return { type: "Polygon", coordinates: [ring] };
+      };
+      const areaBulletin = await api("POST", "/bulletins", admin, {
+        text: "Armed drones reported over the river crossing.",
+        posture: "high",
+        area: sq(1500),
+        area_only: true,
+      });
+      const banner = field.locator('[data-testid="posture"]');
+      await banner.filter({ hasText: "YOU ARE INSIDE a bulletin's area at HIGH" }).waitFor();
+      await banner.filter({ hasText: "tourniquet" }).waitFor();
+      await api("DELETE", `/bulletins/${encodeURIComponent(areaBulletin.id)}`, admin);
+      await banner.waitFor({ state: "hidden" });
       await intel.close();
     });
     await phone.close();

@@ -78,7 +78,18 @@ export function startField(root: HTMLElement, api: Api, me: Me, groundHeightM: n
   outbox.onChange = drawQueue;
   window.addEventListener("online", drawStatus);
   window.addEventListener("offline", drawStatus);
-  phone.onFix = drawStatus;
+  // The posture banner says whether this agent is inside a raised area: redrawn as the
+  // posture changes and as the agent moves.
+  let lastPosture: PostureView | null = null;
+  const here = () => (phone.fix ? { lat_deg: phone.fix.lat_deg, lon_deg: phone.fix.lon_deg } : null);
+  const showPosture = (p: PostureView) => {
+    lastPosture = p;
+    drawPosture(posture, p, here());
+  };
+  phone.onFix = () => {
+    drawStatus();
+    if (lastPosture) drawPosture(posture, lastPosture, here());
+  };
   phone.onHeading = () => drawStatus();
   phone.start();
   drawStatus();
@@ -113,7 +124,7 @@ export function startField(root: HTMLElement, api: Api, me: Me, groundHeightM: n
   picture.onWarning = (w) => showWarning(overlay, api, phone, w);
   stream.onMessage = (m) => {
     if (m.type === "bulletin") bulletins.put(m.bulletin as BulletinView);
-    else if (m.type === "posture") drawPosture(posture, m.posture as PostureView);
+    else if (m.type === "posture") showPosture(m.posture as PostureView);
     else picture.apply(m);
   };
   stream.open();
@@ -123,7 +134,7 @@ export function startField(root: HTMLElement, api: Api, me: Me, groundHeightM: n
     .catch(() => undefined);
   api
     .get<PostureView>("/posture")
-    .then((p) => drawPosture(posture, p))
+    .then(showPosture)
     .catch(() => undefined);
   // A warning issued before this page opened is still this agent's to see.
   api

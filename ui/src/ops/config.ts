@@ -27,8 +27,8 @@ export class ConfigPanel {
   private zoneList = h("ul", { class: "zone-list", "data-testid": "zone-list" });
   private draft: [number, number][] = [];
   private drawing = false;
-  /// The zone whose corners are being dragged, with its markers.
-  private editing: { feature: Feature; markers: maplibregl.Marker[] } | null = null;
+  /// The zone being reshaped: its corners as they are now, and the markers on the map.
+  private editing: { feature: Feature; points: [number, number][]; markers: maplibregl.Marker[] } | null = null;
   private status = h("p", { class: "muted", role: "status" });
   /// The admin sections load when the panel opens: every role builds it (for the zones on
   /// the map), and only admins may read the users.
@@ -138,28 +138,61 @@ export class ConfigPanel {
     }
   }
 
-  /// Puts a draggable marker on each corner (each point of a line); the outline follows.
+  /// Puts a draggable marker on each corner (each point of a line), and a small one half-way
+  /// along each side: clicking it adds a corner there. Double-clicking a corner removes it
+  /// (an area keeps at least 3, a line 2). The outline follows.
   private startEdit(f: Feature): void {
     void this.finishEdit(false);
     const g = f.geometry;
     const ring = g.type === "Polygon" ? g.coordinates[0].slice(0, -1) : g.type === "LineString" ? g.coordinates : null;
     if (!ring) return;
     const closed = g.type === "Polygon";
-    const points = ring.map((c) => [c[0], c[1]] as [number, number]);
-    const outline = () => this.map.setDraft(closed ? [...points, points[0]] : points);
-    const markers = points.map((c, i) => {
-      const m = new maplibregl.Marker({ draggable: true, color: "#58a6ff", scale: 0.6 }).setLngLat(c).addTo(this.map.map);
-      m.getElement().dataset.testid = "zone-corner";
-      m.on("drag", () => {
-        const p = m.getLngLat();
-        points[i] = [p.lng, p.lat];
-        outline();
+    const minPoints = closed ? 3 : 2;
+    const e = { feature: f, points: ring.map((c) => [c[0], c[1]] as [number, number]), markers: [] as maplibregl.Marker[] };
+    this.editing = e;
+    const outline = () => this.map.setDraft(closed ? [...e.points, e.points[0]] : e.points);
+    const place = () => {
+      e.markers.forEach((m) => m.remove());
+      e.markers = [];
+      e.points.forEach((c, i) => {
+        const m = new maplibregl.Marker({ draggable: true, color: "#58a6ff", scale: 0.6 }).setLngLat(c).addTo(this.map.map);
+        const el = m.getElement();
+        el.dataset.testid = "zone-corner";
+        el.title = "Drag to move; double-click to remove";
+        m.on("drag", () => {
+          const p = m.getLngLat();
+          e.points[i] = [p.lng, p.lat];
+          outline();
+        });
+        m.on("dragend", place); // the side handles move to the new middles
+        el.addEventListener("dblclick", (ev) => {
+          ev.stopPropagation();
+          if (e.points.length <= minPoints) {
+            this.status.textContent = `${zoneLabel(f)} needs at least ${minPoints} ${closed ? "corners" : "points"}.`;
+            return;
+          }
+          e.points.splice(i, 1);
+          place();
+        });
+        e.markers.push(m);
       });
-      return m;
-    });
-    this.editing = { feature: f, markers };
-    outline();
-    this.status.textContent = `Drag the corners of ${zoneLabel(f)}; then Save shape.`;
+      const sides = closed ? e.points.length : e.points.length - 1;
+      for (let i = 0; i < sides; i++) {
+        const [a, b] = [e.points[i], e.points[(i + 1) % e.points.length]];
+        const el = h("div", { class: "zone-midpoint", "data-testid": "zone-midpoint", title: "Click to add a corner here" });
+        const m = new maplibregl.Marker({ element: el }).setLngLat([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]).addTo(this.map.map);
+        el.addEventListener("click", (ev) => {
+          ev.stopPropagation();
+          const p = m.getLngLat();
+          e.points.splice(i + 1, 0, [p.lng, p.lat]);
+          place();
+        });
+        e.markers.push(m);
+      }
+      outline();
+    };
+    place();
+    this.status.textContent = `Drag the corners of ${zoneLabel(f)}, click a side's middle to add one, double-click one to remove it; then Save shape.`;
     this.drawList();
   }
 
@@ -167,10 +200,7 @@ export class ConfigPanel {
     const e = this.editing;
     if (!e) return;
     this.editing = null;
-    const points = e.markers.map((m) => {
-      const p = m.getLngLat();
-      return [p.lng, p.lat];
-    });
+    const points = e.points;
     e.markers.forEach((m) => m.remove());
     this.map.setDraft([]);
     if (!keep) {
