@@ -17,6 +17,12 @@ maplibregl.setWorkerUrl(workerUrl);
 
 /// How far ahead the predicted vector reaches [s].
 const VECTOR_S = 60;
+/// Above this many tracks, only the selected track and hostile or suspect ones get a trail:
+/// a trail is 90 points, and every redraw sends them all to the map's worker.
+const TRAILS_FOR_ALL_UP_TO = 300;
+/// The track layers are rebuilt at most this often [ms]: updates arrive in many small
+/// messages, and each rebuild re-tiles every track; a track moves once a second anyway.
+const TRACKS_REDRAW_MS = 250;
 
 export interface MapOptions {
   container: HTMLElement;
@@ -32,6 +38,8 @@ export class PictureMap {
   private labels = new Map<string, maplibregl.Marker>();
   private zones: FeatureCollection | null = null;
   private bulletinAreas: { polygon: Geometry; posture: string; text: string }[] = [];
+  private tracksDrawnAt = 0;
+  private tracksTimer = 0;
 
   constructor(
     private readonly picture: Picture,
@@ -68,7 +76,7 @@ export class PictureMap {
 
   select(uid: string | null, fly = false): void {
     this.selected = uid;
-    this.redraw(new Set(["tracks"]));
+    if (this.ready) this.drawTracks(); // at once: the operator is waiting for the ring
     const t = uid ? this.picture.tracks.get(uid) : undefined;
     if (fly && t) this.map.easeTo({ center: [t.position.lon_deg, t.position.lat_deg] });
   }
@@ -245,14 +253,27 @@ export class PictureMap {
 
   private redraw(changes: Set<Change>): void {
     if (!this.ready) return;
-    if (changes.has("tracks") || changes.has("alerts")) this.drawTracks();
+    if (changes.has("tracks") || changes.has("alerts")) this.scheduleTracks();
     if (changes.has("sensors")) this.drawSensors();
     if (changes.has("agents")) this.drawAgents();
     if (changes.has("sightings")) this.drawSightings();
   }
 
+  private scheduleTracks(): void {
+    const wait = this.tracksDrawnAt + TRACKS_REDRAW_MS - performance.now();
+    if (wait <= 0) this.drawTracks();
+    else if (!this.tracksTimer) {
+      this.tracksTimer = window.setTimeout(() => {
+        this.tracksTimer = 0;
+        this.drawTracks();
+      }, wait);
+    }
+  }
+
   private drawTracks(): void {
+    this.tracksDrawnAt = performance.now();
     const now = this.picture.now();
+    const crowded = this.picture.tracks.size > TRAILS_FOR_ALL_UP_TO;
     const points: Feature[] = [];
     const trails: Feature[] = [];
     const vectors: Feature[] = [];
@@ -274,7 +295,8 @@ export class PictureMap {
         ),
       );
       const trail = this.picture.trails.get(t.uid);
-      if (trail && trail.length > 1) {
+      const wanted = !crowded || t.uid === this.selected || t.affiliation === "hostile" || t.affiliation === "suspect";
+      if (wanted && trail && trail.length > 1) {
         trails.push(feature({ type: "LineString", coordinates: trail }, { color }));
       }
       if (t.speed_mps > 0.5) {
