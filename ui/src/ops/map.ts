@@ -17,12 +17,15 @@ maplibregl.setWorkerUrl(workerUrl);
 
 /// How far ahead the predicted vector reaches [s].
 const VECTOR_S = 60;
-/// Above this many tracks, only the selected track and hostile or suspect ones get a trail:
-/// a trail is 90 points, and every redraw sends them all to the map's worker.
+/// Above this many tracks (a crowded picture), only the selected track and hostile or
+/// suspect ones get a trail: a trail is 90 points, and every redraw sends them all to the
+/// map's worker.
 const TRAILS_FOR_ALL_UP_TO = 300;
-/// The track layers are rebuilt at most this often [ms]: updates arrive in many small
-/// messages, and each rebuild re-tiles every track; a track moves once a second anyway.
+/// The map's sources are updated at most this often [ms]: updates arrive in many small
+/// messages, and each update re-tiles and repaints. In a crowded picture, once a second:
+/// tracks move once a second anyway, and a repaint is costly without a GPU.
 const TRACKS_REDRAW_MS = 250;
+const CROWDED_REDRAW_MS = 1000;
 
 export interface MapOptions {
   container: HTMLElement;
@@ -38,8 +41,9 @@ export class PictureMap {
   private labels = new Map<string, maplibregl.Marker>();
   private zones: FeatureCollection | null = null;
   private bulletinAreas: { polygon: Geometry; posture: string; text: string }[] = [];
-  private tracksDrawnAt = 0;
-  private tracksTimer = 0;
+  private pendingChanges = new Set<Change>();
+  private drawnAt = 0;
+  private flushTimer = 0;
 
   constructor(
     private readonly picture: Picture,
@@ -51,6 +55,9 @@ export class PictureMap {
       center: [opts.sector.center.lon_deg, opts.sector.center.lat_deg],
       zoom: opts.sector.zoom,
       attributionControl: { compact: true, customAttribution: "Natural Earth, US Census" },
+      // No fade-in of symbols after each update: every fade step is a full repaint, and
+      // the picture updates every second.
+      fadeDuration: 0,
     });
     this.map.addControl(new maplibregl.NavigationControl({}), "top-right");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
@@ -125,7 +132,9 @@ export class PictureMap {
 
   private addOverlay(): void {
     const m = this.map;
-    for (const id of ["zones", "bulletins", "coverage", "draft", "history", "trails", "vectors", "tracks", "operators", "sensors", "agents", "sightings"]) {
+    // Tracks, their trails and vectors and the pilots are one source: one update, one
+    // re-tiling and one repaint for all of them.
+    for (const id of ["zones", "bulletins", "coverage", "draft", "history", "picture", "sensors", "agents", "sightings"]) {
       m.addSource(`dw-${id}`, { type: "geojson", data: empty() });
     }
     m.addLayer({
@@ -174,13 +183,15 @@ export class PictureMap {
     m.addLayer({
       id: "dw-trails",
       type: "line",
-      source: "dw-trails",
+      source: "dw-picture",
+      filter: ["==", ["get", "part"], "trail"],
       paint: { "line-color": ["get", "color"], "line-width": 1.5, "line-opacity": 0.6 },
     });
     m.addLayer({
       id: "dw-vectors",
       type: "line",
-      source: "dw-vectors",
+      source: "dw-picture",
+      filter: ["==", ["get", "part"], "vector"],
       paint: { "line-color": ["get", "color"], "line-width": 1.5, "line-dasharray": [2, 2] },
     });
     m.addLayer({
@@ -208,7 +219,8 @@ export class PictureMap {
     m.addLayer({
       id: "dw-operators",
       type: "circle",
-      source: "dw-operators",
+      source: "dw-picture",
+      filter: ["==", ["get", "part"], "operator"],
       paint: {
         "circle-radius": 4,
         "circle-color": "#ff7b72",
@@ -219,8 +231,8 @@ export class PictureMap {
     m.addLayer({
       id: "dw-selected",
       type: "circle",
-      source: "dw-tracks",
-      filter: ["==", ["get", "selected"], true],
+      source: "dw-picture",
+      filter: ["all", ["==", ["get", "part"], "track"], ["==", ["get", "selected"], true]],
       paint: {
         "circle-radius": 18,
         "circle-color": "rgba(0,0,0,0)",
@@ -231,7 +243,8 @@ export class PictureMap {
     m.addLayer({
       id: "dw-tracks",
       type: "symbol",
-      source: "dw-tracks",
+      source: "dw-picture",
+      filter: ["==", ["get", "part"], "track"],
       layout: {
         "icon-image": ["get", "icon"],
         "icon-allow-overlap": true,
@@ -251,27 +264,34 @@ export class PictureMap {
     });
   }
 
+  /// Every source that changed is updated in one go, at most every `TRACKS_REDRAW_MS` (or
+  /// `CROWDED_REDRAW_MS`): each update is a repaint, and sensors, agents and alerts change
+  /// all the time too.
   private redraw(changes: Set<Change>): void {
     if (!this.ready) return;
-    if (changes.has("tracks") || changes.has("alerts")) this.scheduleTracks();
+    for (const c of changes) this.pendingChanges.add(c);
+    const every = this.picture.tracks.size > TRAILS_FOR_ALL_UP_TO ? CROWDED_REDRAW_MS : TRACKS_REDRAW_MS;
+    const wait = this.drawnAt + every - performance.now();
+    if (wait <= 0) this.flush();
+    else if (!this.flushTimer) {
+      this.flushTimer = window.setTimeout(() => {
+        this.flushTimer = 0;
+        this.flush();
+      }, wait);
+    }
+  }
+
+  private flush(): void {
+    this.drawnAt = performance.now();
+    const changes = this.pendingChanges;
+    this.pendingChanges = new Set();
+    if (changes.has("tracks") || changes.has("alerts")) this.drawTracks();
     if (changes.has("sensors")) this.drawSensors();
     if (changes.has("agents")) this.drawAgents();
     if (changes.has("sightings")) this.drawSightings();
   }
 
-  private scheduleTracks(): void {
-    const wait = this.tracksDrawnAt + TRACKS_REDRAW_MS - performance.now();
-    if (wait <= 0) this.drawTracks();
-    else if (!this.tracksTimer) {
-      this.tracksTimer = window.setTimeout(() => {
-        this.tracksTimer = 0;
-        this.drawTracks();
-      }, wait);
-    }
-  }
-
   private drawTracks(): void {
-    this.tracksDrawnAt = performance.now();
     const now = this.picture.now();
     const crowded = this.picture.tracks.size > TRAILS_FOR_ALL_UP_TO;
     const points: Feature[] = [];
@@ -286,6 +306,7 @@ export class PictureMap {
         feature(
           { type: "Point", coordinates: p },
           {
+            part: "track",
             uid: t.uid,
             icon: symbolImageId(t.affiliation),
             stale: this.picture.isStale(t, now),
@@ -297,24 +318,21 @@ export class PictureMap {
       const trail = this.picture.trails.get(t.uid);
       const wanted = !crowded || t.uid === this.selected || t.affiliation === "hostile" || t.affiliation === "suspect";
       if (wanted && trail && trail.length > 1) {
-        trails.push(feature({ type: "LineString", coordinates: trail }, { color }));
+        trails.push(feature({ type: "LineString", coordinates: trail }, { part: "trail", color }));
       }
       if (t.speed_mps > 0.5) {
         const ahead = destination(t.position, t.course_deg, t.speed_mps * VECTOR_S);
-        vectors.push(feature({ type: "LineString", coordinates: [p, ahead] }, { color }));
+        vectors.push(feature({ type: "LineString", coordinates: [p, ahead] }, { part: "vector", color }));
       }
       if (t.operator_position) {
         const op: [number, number] = [t.operator_position.lon_deg, t.operator_position.lat_deg];
-        operators.push(feature({ type: "Point", coordinates: op }, { uid: t.uid }));
+        operators.push(feature({ type: "Point", coordinates: op }, { part: "operator", uid: t.uid }));
         const serial = t.remote_id_serial ?? "?";
         this.label(`op:${t.uid}`, op, `Pilot (Remote ID claim) · ${serial}`, "label-pilot");
         live.add(`op:${t.uid}`);
       }
     }
-    this.set("dw-tracks", points);
-    this.set("dw-trails", trails);
-    this.set("dw-vectors", vectors);
-    this.set("dw-operators", operators);
+    this.set("dw-picture", [...trails, ...vectors, ...operators, ...points]);
     this.pruneLabels("op:", live);
   }
 
