@@ -99,11 +99,11 @@ pub struct LoadgenArgs {
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// Scenario folder with sensors.json and detections.jsonl.
-    #[arg(long)]
-    pub scenario: PathBuf,
+    #[arg(long, required_unless_present_any = ["print_config", "print_threat_config"])]
+    pub scenario: Option<PathBuf>,
     /// Where to write tracks.jsonl.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present_any = ["print_config", "print_threat_config"])]
+    pub out: Option<PathBuf>,
     /// Skip malformed detection lines (counted and reported) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,

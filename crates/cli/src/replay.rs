@@ -44,11 +44,15 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&threat_cfg)?);
         return Ok(());
     }
-    let scenario = read_scenario_dir(&args.scenario)?;
+    // clap requires both unless a config is printed.
+    let (Some(scenario_dir), Some(out_path)) = (&args.scenario, &args.out) else {
+        anyhow::bail!("--scenario and --out are required");
+    };
+    let scenario = read_scenario_dir(scenario_dir)?;
     let meta = &scenario.meta;
     let mut tracker = Tracker::new(cfg, meta.ref_lla, meta.epoch, &scenario.sensors);
 
-    let det_path = args.scenario.join("detections.jsonl");
+    let det_path = scenario_dir.join("detections.jsonl");
     let file = File::open(&det_path).with_context(|| format!("opening {}", det_path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress_bar(size, args.quiet);
@@ -57,12 +61,11 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         meta.epoch,
     );
 
-    let out =
-        File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let out = File::create(out_path).with_context(|| format!("creating {}", out_path.display()))?;
     let mut writer = TrackWriter::new(out);
     let mut warnings = match &args.warnings_out {
         Some(path) => Some(WarningsOut::open(
-            &args.scenario,
+            scenario_dir,
             &scenario,
             threat_cfg,
             path,
@@ -148,7 +151,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
             0 => "no reports".to_string(),
             k => format!("the reports up to t = {} s", meta.report_time_s(k - 1)),
         };
-        return Err(error.context(format!("stopped; {} holds {written}", args.out.display())));
+        return Err(error.context(format!("stopped; {} holds {written}", out_path.display())));
     }
     while next_report <= last_report {
         emit(&mut tracker, next_report, &mut writer, &mut warnings)?;
