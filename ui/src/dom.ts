@@ -45,3 +45,29 @@ export function fmtPoints(p: number | null | undefined): string {
 export function num(x: number | null | undefined, digits = 0): string {
   return typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "–";
 }
+
+/// Runs `run` now, or once later, so that it runs at most every `everyMs()` milliseconds
+/// however often `request` is called (redraws driven by a busy stream).
+export class Throttle {
+  private lastMs = -Infinity;
+  private timer = 0;
+
+  constructor(
+    private readonly run: () => void,
+    private readonly everyMs: () => number,
+  ) {}
+
+  request(): void {
+    const wait = this.lastMs + this.everyMs() - performance.now();
+    if (wait <= 0) this.now();
+    else if (!this.timer) this.timer = window.setTimeout(() => this.now(), wait);
+  }
+
+  /// Runs at once (and cancels a pending run).
+  now(): void {
+    window.clearTimeout(this.timer);
+    this.timer = 0;
+    this.lastMs = performance.now();
+    this.run();
+  }
+}

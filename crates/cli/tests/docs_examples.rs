@@ -73,39 +73,31 @@ fn every_toml_block_in_the_docs_is_a_configuration_the_node_accepts() {
     assert!(ServerConfig::from_toml("[http]\nbnd = \"127.0.0.1:8080\"\n").is_err());
 }
 
-#[test]
-fn serve_print_config_prints_a_configuration_that_reads_back_the_same() {
-    let out = support::dronewatch()
-        .args(["serve", "--print-config"])
-        .output()
-        .unwrap();
+/// What `dronewatch ARGS...` prints, after checking it succeeded.
+fn stdout_of(args: &[&str]) -> String {
+    let out = support::dronewatch().args(args).output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "dronewatch {}: {}",
+        args.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let read = ServerConfig::from_toml(&text).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn serve_print_config_prints_a_configuration_that_reads_back_the_same() {
+    let read = ServerConfig::from_toml(&stdout_of(&["serve", "--print-config"])).unwrap();
     assert_eq!(read, ServerConfig::default());
 }
 
 #[test]
 fn replay_prints_the_tracker_and_warning_parameters_without_a_scenario() {
-    let run = |flag: &str| {
-        let out = support::dronewatch()
-            .args(["replay", flag])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "replay {flag}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let tracker: TrackerConfig = serde_json::from_str(&run("--print-config")).unwrap();
+    let tracker: TrackerConfig =
+        serde_json::from_str(&stdout_of(&["replay", "--print-config"])).unwrap();
     assert_eq!(tracker, TrackerConfig::default());
-    let warner: WarnerConfig = serde_json::from_str(&run("--print-threat-config")).unwrap();
+    let warner: WarnerConfig =
+        serde_json::from_str(&stdout_of(&["replay", "--print-threat-config"])).unwrap();
     assert_eq!(warner, WarnerConfig::default());
     // A replay still needs its scenario and output.
     let out = support::dronewatch().arg("replay").output().unwrap();

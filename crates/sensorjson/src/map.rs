@@ -358,14 +358,15 @@ fn is_class_label(s: &str) -> bool {
 impl WireIdentity {
     fn check(self) -> Result<IdentityHints, Rejection> {
         let base = "/identity";
-        if let Some(s) = &self.remote_id_serial
-            && !printable(s, 1, 64)
-        {
-            return Err(reject(
-                "/identity/remote_id_serial",
-                "must be 1 to 64 printable ASCII characters",
-            ));
-        }
+        // Identifiers: 1 to 64 printable ASCII characters.
+        let id = |s: &Option<String>, field: &str| match s {
+            Some(s) if !printable(s, 1, 64) => {
+                Err(reject(field, "must be 1 to 64 printable ASCII characters"))
+            }
+            _ => Ok(()),
+        };
+        id(&self.remote_id_serial, "/identity/remote_id_serial")?;
+        id(&self.sensor_object_id, "/identity/sensor_object_id")?;
         let operator_position = self
             .operator_position
             .map(|l| lla(&l, &pointer_push(base, "operator_position")))
@@ -406,14 +407,6 @@ impl WireIdentity {
                 })
             })
             .transpose()?;
-        if let Some(s) = &self.sensor_object_id
-            && !printable(s, 1, 64)
-        {
-            return Err(reject(
-                "/identity/sensor_object_id",
-                "must be 1 to 64 printable ASCII characters",
-            ));
-        }
         let rf_emission = self
             .rf_emission
             .map(|rf| {

@@ -11,6 +11,7 @@ import { addOutlines, baseStyle } from "../basemap";
 import { registerSymbols, symbolImageId } from "../symbols";
 import type { Change, Picture } from "../picture";
 import { destination } from "../geo";
+import { Throttle } from "../dom";
 import type { UiConfig } from "../uiconfig";
 
 maplibregl.setWorkerUrl(workerUrl);
@@ -42,8 +43,10 @@ export class PictureMap {
   private zones: FeatureCollection | null = null;
   private bulletinAreas: { polygon: Geometry; posture: string; text: string }[] = [];
   private pendingChanges = new Set<Change>();
-  private drawnAt = 0;
-  private flushTimer = 0;
+  private readonly updates = new Throttle(
+    () => this.flush(),
+    () => (this.picture.tracks.size > TRAILS_FOR_ALL_UP_TO ? CROWDED_REDRAW_MS : TRACKS_REDRAW_MS),
+  );
 
   constructor(
     private readonly picture: Picture,
@@ -270,19 +273,10 @@ export class PictureMap {
   private redraw(changes: Set<Change>): void {
     if (!this.ready) return;
     for (const c of changes) this.pendingChanges.add(c);
-    const every = this.picture.tracks.size > TRAILS_FOR_ALL_UP_TO ? CROWDED_REDRAW_MS : TRACKS_REDRAW_MS;
-    const wait = this.drawnAt + every - performance.now();
-    if (wait <= 0) this.flush();
-    else if (!this.flushTimer) {
-      this.flushTimer = window.setTimeout(() => {
-        this.flushTimer = 0;
-        this.flush();
-      }, wait);
-    }
+    this.updates.request();
   }
 
   private flush(): void {
-    this.drawnAt = performance.now();
     const changes = this.pendingChanges;
     this.pendingChanges = new Set();
     if (changes.has("tracks") || changes.has("alerts")) this.drawTracks();

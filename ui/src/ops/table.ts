@@ -1,7 +1,7 @@
 // The track table: synced with the map (click a row to select and centre, a symbol to
 // select a row), sorted by threat, filtered by identity and text.
 
-import { fmtAgo, h, num } from "../dom";
+import { Throttle, fmtAgo, h, num } from "../dom";
 import type { Picture } from "../picture";
 import { AFFILIATIONS, symbolDataUrl } from "../symbols";
 import type { Affiliation, TrackView } from "../types";
@@ -18,8 +18,7 @@ export class TrackTable {
   private text = "";
   private shown = new Set<Affiliation>(AFFILIATIONS);
   private selected: string | null = null;
-  private lastDraw = 0;
-  private timer = 0;
+  private readonly redraw = new Throttle(() => this.draw(), () => REDRAW_MS);
   private rows = new Map<string, HTMLTableRowElement>();
 
   constructor(
@@ -34,7 +33,7 @@ export class TrackTable {
     });
     search.addEventListener("input", () => {
       this.text = search.value.trim().toLowerCase();
-      this.draw();
+      this.redraw.now();
     });
     const boxes = h("div", { class: "affiliation-filter" });
     for (const a of AFFILIATIONS) {
@@ -42,7 +41,7 @@ export class TrackTable {
       cb.addEventListener("change", () => {
         if (cb.checked) this.shown.add(a);
         else this.shown.delete(a);
-        this.draw();
+        this.redraw.now();
       });
       boxes.append(h("label", {}, cb, h("img", { src: symbolDataUrl(a, 12), alt: "" }), a));
     }
@@ -64,31 +63,19 @@ export class TrackTable {
     );
     this.el = h("section", { class: "panel track-panel" }, h("h2", {}, "Tracks"), search, boxes, this.count, h("div", { class: "scroll" }, table));
     picture.subscribe((c) => {
-      if (c.has("tracks")) this.schedule();
+      if (c.has("tracks")) this.redraw.request();
     });
   }
 
   select(uid: string | null): void {
     this.selected = uid;
-    this.draw();
+    this.redraw.now();
     this.body.querySelector(".selected")?.scrollIntoView({ block: "nearest" });
-  }
-
-  private schedule(): void {
-    const wait = this.lastDraw + REDRAW_MS - Date.now();
-    if (wait <= 0) this.draw();
-    else if (!this.timer) {
-      this.timer = window.setTimeout(() => {
-        this.timer = 0;
-        this.draw();
-      }, wait);
-    }
   }
 
   // Rows are kept per track and updated in place: a row rebuilt between a mouse-down and
   // its mouse-up would swallow the operator's click.
   private draw(): void {
-    this.lastDraw = Date.now();
     const rows = [...this.picture.tracks.values()].filter((t) => this.keeps(t));
     rows.sort((a, b) => (b.threat?.score ?? 0) - (a.threat?.score ?? 0) || a.uid.localeCompare(b.uid));
     const now = this.picture.now();
