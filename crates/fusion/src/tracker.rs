@@ -558,6 +558,7 @@ impl Tracker {
         // about as uncertain across the line of sight as the bearing) are updated by GNN.
         let gate = self.cfg.gate_chi2[0];
         let mut best_d2 = vec![f64::INFINITY; bearings.len()];
+        let mut explained_by: Vec<Option<usize>> = vec![None; bearings.len()];
         let mut informative = Vec::new();
         for (ti, track) in self.tracks.iter().enumerate() {
             // Bearings only refine tracks that exist for sure, or were started by bearings.
@@ -582,9 +583,19 @@ impl Tracker {
                 if wrap_pi(m.z[0] - az).abs() > window {
                     continue;
                 }
-                if let Some(inn) = ekf::innovation(x, p, m).filter(|i| i.d2 <= gate) {
-                    best_d2[j] = best_d2[j].min(inn.d2);
+                if let Some(inn) = ekf::innovation(x, p, m).filter(|i| i.d2 <= gate)
+                    && inn.d2 < best_d2[j]
+                {
+                    best_d2[j] = inn.d2;
+                    explained_by[j] = Some(ti);
                 }
+            }
+        }
+        // A bearing a precise track explains still says who the target is (the link an RF
+        // direction finder hears): the track keeps that, though its state is not updated.
+        for (j, ti) in explained_by.iter().enumerate() {
+            if let Some(ti) = *ti {
+                self.tracks[ti].evidence.note(sensor, &hints[j]);
             }
         }
         let mut cands = Vec::new();

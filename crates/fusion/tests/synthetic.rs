@@ -604,3 +604,50 @@ fn a_track_keeps_the_sensors_classifications_and_rf_emission() {
         (5.76e9, Some("5.8 GHz"))
     );
 }
+
+#[test]
+fn the_link_an_rf_direction_finder_hears_goes_to_the_radar_track_it_points_at() {
+    use dronewatch_model::RfEmission;
+    // Radar holds three drones to a few metres; a direction finder hears target 0's link.
+    let mut scene = radar_scene(8, 0);
+    let df = [1500.0, -1000.0, 5.0];
+    let target = three_targets()[0];
+    for k in 0..=60 {
+        let t_s = f64::from(k) + 0.5;
+        let p = target.at(t_s);
+        let az = (p[0] - df[0]).atan2(p[1] - df[1]).to_degrees();
+        let m = Measurement::Bearing {
+            az_deg: (az + 2.0 * scene.noise.normal()).rem_euclid(360.0),
+            sigma_az_deg: 2.0,
+        };
+        let ids = IdentityHints {
+            rf_emission: Some(RfEmission {
+                centre_frequency_hz: 2.437e9,
+                bandwidth_hz: Some(10e6),
+                amplitude: None,
+            }),
+            ..Default::default()
+        };
+        scene.push_with(t_s, "rfdf-1", SensorKind::RfDf, df, m, ids);
+    }
+    scene.observations.sort_by_key(|o| (o.t, o.id));
+    let reports = run(
+        TrackerConfig::default(),
+        &[radar_sensor(0.0)],
+        &scene.observations,
+        60,
+    );
+    let (_, tracks) = &reports[60];
+    assert_eq!(tracks.len(), 3, "{tracks:?}");
+    for tr in tracks {
+        let heard = tr.identity.rf_emission.map(|rf| rf.centre_frequency_hz);
+        let is_target_0 = distance(tr.enu_m, target.at(60.0)) < 50.0;
+        assert_eq!(
+            heard.is_some(),
+            is_target_0,
+            "track {} at {:?}",
+            tr.id,
+            tr.enu_m
+        );
+    }
+}
