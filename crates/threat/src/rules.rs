@@ -60,8 +60,8 @@ pub struct ThreatConfig {
     /// The sun below the horizon (−6°, civil twilight) where the drone is.
     pub night_points: f64,
     /// The sensors' classifications say drone (a class labelled `uav…` or `drone…` with at
-    /// least `classified_min_share` of the evidence), or an RF sensor heard a link in a
-    /// drone band.
+    /// least `classified_min_share` of the evidence). A link an RF sensor heard in a drone
+    /// band is named in the reason; alone it scores nothing (Wi-Fi shares those bands).
     pub classified_drone_points: f64,
     /// The sensors' classifications say one of `not_drone_classes` (at least
     /// `classified_min_share`) and no drone link was heard: usually negative, so a radar's
@@ -574,7 +574,9 @@ fn classification(cfg: &ThreatConfig, tr: &Track) -> Option<(f64, String)> {
             );
             Some((cfg.classified_drone_points, detail))
         }
-        (_, Some(l)) => Some((cfg.classified_drone_points, format!("RF: {}", link_text(l)))),
+        // A link alone is weak evidence (Wi-Fi shares the 2.4 and 5.8 GHz bands): no
+        // points, but a bird that transmits one is no bird.
+        (_, Some(_)) => None,
         (Some((c, share)), None) if cfg.not_drone_classes.iter().any(|n| is_a(c, n)) => Some((
             cfg.classified_not_drone_points,
             format!("classified {c} ({:.0}% of the evidence)", share * 100.0),

@@ -645,15 +645,18 @@ fn sensors_classifications_and_rf_move_the_score_but_a_bird_never_goes_below_zer
         "classified uav.multirotor (90% of the evidence), a link at 2440 MHz (2.4 GHz drone band)"
     );
     assert_eq!(by[&1].score, 55.0);
-    assert_eq!(
-        reason(2).map(|r| r.detail.as_str()),
-        Some("RF: a link at 5760 MHz (5.8 GHz drone band)")
-    );
+    // A link alone scores nothing: Wi-Fi is in the same bands.
+    assert_eq!(reason(2), None);
+    assert_eq!(by[&2].score, 50.0);
     let bird = reason(3).expect("a bird");
     assert_eq!((bird.points, by[&3].score), (-15.0, 35.0));
     assert_eq!(reason(4), None);
     assert_eq!(by[&4].score, 50.0);
-    assert_eq!(reason(5).map(|r| r.points), Some(5.0));
+    assert_eq!(
+        reason(5),
+        None,
+        "a bird that transmits a drone link is no bird"
+    );
     assert_eq!(
         reason(6),
         None,
