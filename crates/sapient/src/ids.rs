@@ -42,18 +42,23 @@ pub fn new_ulid() -> String {
     ulid::Ulid::generate().to_string()
 }
 
-/// A ULID that is always the same for the same key (e.g. a simulated sensor's own track
-/// number, sent as every report's `object_id`): FNV-1a over the key, twice with different
-/// seeds for 128 bits. Not random and not time-ordered; only stable.
-pub fn stable_ulid(key: &str) -> String {
+/// 128 bits that are always the same for the same key: FNV-1a over it, the second half
+/// seeded from the first. Not random; only stable (node ids, object ids of simulated nodes).
+pub fn stable_bits(key: &str) -> u128 {
     let fnv = |seed: u64| {
         key.bytes().fold(seed, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         })
     };
-    let bits =
-        (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x6c62_272e_07bb_0142));
-    ulid::Ulid(bits).to_string()
+    let hi = fnv(0xcbf2_9ce4_8422_2325);
+    let lo = fnv(hi ^ 0x9e37_79b9_7f4a_7c15);
+    (u128::from(hi) << 64) | u128::from(lo)
+}
+
+/// A ULID that is always the same for the same key (e.g. a simulated sensor's own track
+/// number, sent as every report's `object_id`). Not time-ordered; only stable.
+pub fn stable_ulid(key: &str) -> String {
+    ulid::Ulid(stable_bits(key)).to_string()
 }
 
 /// A new random UUID version 4, lower-case hyphenated (for our own node id).
@@ -61,9 +66,12 @@ pub fn new_uuid_v4() -> String {
     // 128 random bits from a fresh ULID's generator would keep its timestamp; take two.
     let hi = ulid::Ulid::generate().0 as u64;
     let lo = ulid::Ulid::generate().0 as u64;
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&hi.to_be_bytes());
-    b[8..].copy_from_slice(&lo.to_be_bytes());
+    uuid_v4_from_bits((u128::from(hi) << 64) | u128::from(lo))
+}
+
+/// These bits as a UUID version 4 (the version and variant bits set), lower-case hyphenated.
+pub fn uuid_v4_from_bits(bits: u128) -> String {
+    let mut b = bits.to_be_bytes();
     b[6] = (b[6] & 0x0f) | 0x40; // version 4
     b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();

@@ -426,19 +426,15 @@ pub fn rf_emission(
     hz_per_unit: Option<f64>,
 ) -> Option<RfEmission> {
     let usable = |v: Option<f32>| v.map(f64::from).filter(|v| v.is_finite() && *v > 0.0);
-    let strongest = signals
+    let amplitude =
+        |s: &v2::detection_report::Signal| s.amplitude.map(f64::from).filter(|a| a.is_finite());
+    let (strongest, centre) = signals
         .iter()
-        .filter(|s| usable(s.centre_frequency).is_some())
-        .max_by(|a, b| {
-            let amp = |s: &v2::detection_report::Signal| {
-                s.amplitude
-                    .map(f64::from)
-                    .filter(|a| a.is_finite())
-                    .unwrap_or(f64::MIN)
-            };
+        .filter_map(|s| usable(s.centre_frequency).map(|c| (s, c)))
+        .max_by(|(a, _), (b, _)| {
+            let amp = |s| amplitude(s).unwrap_or(f64::MIN);
             amp(a).total_cmp(&amp(b))
         })?;
-    let centre = usable(strongest.centre_frequency)?;
     let scale = hz_per_unit.unwrap_or(if centre < 100.0 {
         1e9
     } else if centre < 1e5 {
@@ -456,7 +452,7 @@ pub fn rf_emission(
     Some(RfEmission {
         centre_frequency_hz: centre * scale,
         bandwidth_hz,
-        amplitude: strongest.amplitude.map(f64::from).filter(|a| a.is_finite()),
+        amplitude: amplitude(strongest),
     })
 }
 

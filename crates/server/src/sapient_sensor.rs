@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use dronewatch_model::{Lla, Measurement, Observation, SensorKind, TimeNs};
 use dronewatch_sapient::frame::FrameCodec;
-use dronewatch_sapient::ids::{new_ulid, stable_ulid};
+use dronewatch_sapient::ids::{new_ulid, stable_bits, stable_ulid, uuid_v4_from_bits};
 use dronewatch_sapient::time::from_time_ns;
 use dronewatch_sapient::v2::registration::{self, NodeType};
 use dronewatch_sapient::v2::sapient_message::Content;
@@ -120,27 +120,7 @@ pub enum SensorClientError {
 
 /// A stable UUID v4-shaped node id for a scenario sensor id (FNV-1a over the id, twice).
 pub fn node_id_for(sensor_id: &str) -> String {
-    fn fnv(seed: u64, s: &str) -> u64 {
-        s.bytes().fold(seed, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        })
-    }
-    let hi = fnv(0xcbf2_9ce4_8422_2325, sensor_id);
-    let lo = fnv(hi ^ 0x9e37_79b9_7f4a_7c15, sensor_id);
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&hi.to_be_bytes());
-    b[8..].copy_from_slice(&lo.to_be_bytes());
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    uuid_v4_from_bits(stable_bits(sensor_id))
 }
 
 /// The Registration of a simulated node of `kind`.
@@ -350,6 +330,7 @@ pub fn detection_for(obs: &Observation) -> v2::DetectionReport {
             .rf_emission
             .iter()
             .map(|rf| v2::detection_report::Signal {
+                // The standard requires an amplitude; 0 stands for "not measured" here.
                 amplitude: Some(rf.amplitude.unwrap_or(0.0) as f32),
                 centre_frequency: Some(rf.centre_frequency_hz as f32),
                 start_frequency: rf
@@ -748,6 +729,8 @@ mod tests {
         assert!(is_strict_uuid_v4(&a), "{a}");
         assert_eq!(a, node_id_for("radar-1"));
         assert_ne!(a, node_id_for("radar-2"));
+        // Registered nodes keep their id across releases: the derivation must not change.
+        assert_eq!(a, "222b58a3-9f7c-4ae9-9707-081bcb890e6a");
     }
 
     #[test]
