@@ -25,9 +25,14 @@ cargo build -q -p dronewatch-cli
 bin="$CARGO_TARGET_DIR/debug/dronewatch"
 
 . scripts/lib/node.sh
+. scripts/lib/venv.sh
 export DRONEWATCH_ADMIN_PASSWORD="ui test admin password"
+# A raster PMTiles basemap the map must read by range requests.
+"$DRONEWATCH_BENCH_PYTHON" ui/tests/make-basemap.py "$work/basemap.pmtiles"
 cat > "$work/dronewatch.toml" <<TOML
 data_dir = "$work/data"
+[ui]
+pmtiles = "$work/basemap.pmtiles"
 [http]
 bind = "127.0.0.1:$port"
 [sources.sapient]

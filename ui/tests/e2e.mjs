@@ -127,6 +127,13 @@ async function main() {
     ops.setDefaultTimeout(STEP_MS);
     ops.on("pageerror", (e) => failures.push(`ops page error: ${e.message}`));
     ops.on("console", (m) => m.type() === "error" && log(`ops console: ${m.text()}`));
+    // The node's PMTiles basemap (scripts/ui-test.sh configures one): what the map read.
+    const basemapReads = [];
+    ops.on("response", (r) => {
+      if (r.url().endsWith("/api/v1/basemap.pmtiles")) {
+        basemapReads.push({ status: r.status(), range: r.request().headers()["range"] ?? "" });
+      }
+    });
 
     await check("first load under 2 s", async () => {
       const t0 = Date.now();
@@ -151,6 +158,17 @@ async function main() {
       uid = await row.getAttribute("data-uid");
       // The map draws it: the symbol layer has a feature for it.
       await ops.waitForFunction(() => document.querySelector(".maplibregl-canvas") !== null);
+    });
+
+    await check("the node's PMTiles basemap is read by range requests", async () => {
+      // The header and directories come in the first 16 KiB; a tile lies beyond them.
+      const deadline = Date.now() + STEP_MS;
+      const tileRead = () =>
+        basemapReads.some((r) => r.status === 206 && Number(/bytes=(\d+)-/.exec(r.range)?.[1] ?? 0) >= 16384);
+      while (!tileRead() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      if (!tileRead()) throw new Error(`reads: ${JSON.stringify(basemapReads)}`);
+      const refused = basemapReads.filter((r) => r.status !== 206);
+      if (refused.length) throw new Error(`refused reads: ${JSON.stringify(refused)}`);
     });
 
     await check("open a track", async () => {
@@ -387,6 +405,64 @@ async function main() {
       await ops.locator('[data-testid="replay-clock"]', { hasText: "· 1 tracks" }).waitFor();
       await ops.locator('[data-testid="track-table"] tbody tr').first().waitFor();
       await shot(ops, "ops-replay");
+    });
+
+    await check("exercise: the after-action summary shows who was warned and how fast they acknowledged, and it ends in one action", async () => {
+      await api("POST", "/exercise", admin, { name: "drill at the post" });
+      // An exercise drone from the east, straight at the agent, seen by an EXERCISE- radar.
+      const t0 = Date.now();
+      let n = 0;
+      let drilling = true;
+      const drill = (async () => {
+        while (drilling) {
+          const pos = offset(agentPos, -5, Math.max(-300, 300 - 8 * ((Date.now() - t0) / 1000)));
+          pos.h_m = agentPos.h_m + 50;
+          await api("POST", "/sensors/EXERCISE-radar/detections", sensorToken, {
+            v: 1,
+            t: new Date().toISOString(),
+            sensor_id: "EXERCISE-radar",
+            sensor_kind: "radar",
+            seq: n++,
+            sensor_position: radarPos,
+            measurement: { kind: "position", position: pos, sigma_horizontal_m: 5, sigma_vertical_m: 5 },
+          }).catch((e) => log(`drill: ${e.message}`));
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
+      try {
+        let warned;
+        for (let i = 0; i < 120 && !warned; i++) {
+          warned = (await api("GET", "/warnings", garcia)).find((w) => w.exercise);
+          if (!warned) await new Promise((r) => setTimeout(r, 250));
+        }
+        if (!warned) throw new Error("the agent was never warned about the exercise drone");
+        await new Promise((r) => setTimeout(r, 1000));
+        await api("POST", `/warnings/${encodeURIComponent(warned.id)}/acknowledge`, garcia, {});
+
+        await ops.goto(BASE + "/");
+        const button = ops.locator('[data-testid="exercise"]', { hasText: "EXERCISE RUNNING: drill at the post" });
+        await button.waitFor();
+        await button.click();
+        const panel = ops.locator('[data-testid="exercise-panel"]');
+        await panel.locator('[data-testid="exercise-agents"]', { hasText: "Agents warned: 1, acknowledged: 1" }).waitFor();
+        const row = panel.locator('[data-testid="exercise-warnings"] tbody tr', { hasText: "garcia" });
+        const after = Number(/([\d.]+) s$/.exec((await row.locator("td").nth(4).textContent()) ?? "")?.[1]);
+        if (!(after >= 0.5 && after < 60)) throw new Error(`acknowledged after ${after} s`);
+        await panel.locator('[data-testid="exercise-alerts"] tbody tr').first().waitFor();
+        await shot(ops, "ops-exercise");
+        drilling = false;
+        await drill;
+        await panel.locator('[data-testid="exercise-end"]').click();
+        await panel.getByText(/ended \S+ by officer/).waitFor();
+        await ops.locator('[data-testid="exercise"]', { hasText: /^Exercise$/ }).waitFor();
+      } finally {
+        drilling = false;
+        await drill;
+      }
+      const report = await api("GET", "/exercise", admin);
+      if (report.running || report.last?.ended_by !== "officer") throw new Error(`exercise ${JSON.stringify(report)}`);
+      const open = (await api("GET", "/alerts", admin)).filter((a) => a.exercise);
+      if (open.length) throw new Error(`exercise alerts still open: ${JSON.stringify(open)}`);
     });
   } finally {
     feeding = false;

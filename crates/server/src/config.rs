@@ -380,6 +380,10 @@ pub struct UiSection {
     /// `http://tiles.post.local/{z}/{x}/{y}.png` (your own tile server: the UI never
     /// reaches the internet by itself).
     pub tile_url: Option<String>,
+    /// A PMTiles archive on this node (raster or vector tiles, for instance one extracted
+    /// for the sector with `pmtiles extract`), drawn under the outlines. The UI reads it
+    /// through the API by HTTP range requests; nothing else is needed to serve it.
+    pub pmtiles: Option<PathBuf>,
     /// The map's first zoom level, centred on `fusion.origin`.
     pub zoom: f64,
 }
@@ -388,6 +392,7 @@ impl Default for UiSection {
     fn default() -> Self {
         Self {
             tile_url: None,
+            pmtiles: None,
             zoom: 11.0,
         }
     }
@@ -502,6 +507,12 @@ impl ServerConfig {
             && !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with('/'))
         {
             return bad("ui.tile_url", "an http(s) URL or a path on this node");
+        }
+        if self.ui.tile_url.is_some() && self.ui.pmtiles.is_some() {
+            return bad(
+                "ui.pmtiles",
+                "one basemap: either ui.tile_url or ui.pmtiles",
+            );
         }
         if !(0.0..=22.0).contains(&self.ui.zoom) {
             return bad("ui.zoom", "must be within 0..22");

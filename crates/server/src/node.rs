@@ -122,6 +122,9 @@ pub async fn start_with_admin_password(
     admin_password: Option<String>,
 ) -> Result<RunningNode, NodeError> {
     crate::install_crypto_provider();
+    if let Some(path) = &cfg.ui.pmtiles {
+        api::ui::check_pmtiles(path).map_err(NodeError::Invalid)?;
+    }
     std::fs::create_dir_all(&cfg.data_dir).map_err(io(format!(
         "creating the data directory {}",
         cfg.data_dir.display()
@@ -267,7 +270,13 @@ pub async fn start_with_admin_password(
             center: cfg.fusion.origin.into(),
             zoom: cfg.ui.zoom,
             tile_url: cfg.ui.tile_url.clone(),
+            pmtiles_url: cfg
+                .ui
+                .pmtiles
+                .as_ref()
+                .map(|_| api::ui::PMTILES_PATH.to_owned()),
         }),
+        basemap_pmtiles: cfg.ui.pmtiles.clone().map(Arc::new),
         context,
         bulletins,
         delivery,

@@ -735,3 +735,69 @@ async fn a_running_exercise_survives_a_restart() {
     assert_eq!(st["last"]["ended_by"], "admin", "{st}");
     n.stop().await;
 }
+
+/// The node's PMTiles basemap is read by the map in HTTP ranges, by users only; a file
+/// that is not PMTiles v3 stops the node at start with a clear error.
+#[tokio::test]
+async fn the_pmtiles_basemap_is_served_by_range_to_users_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("sector.pmtiles");
+    let mut bytes = b"PMTiles\x03".to_vec();
+    bytes.extend((0..4000u32).map(|i| (i % 251) as u8));
+    std::fs::write(&archive, &bytes).unwrap();
+    let basemap = format!("[ui]\npmtiles = {:?}\n", archive.display().to_string());
+
+    let n = TestNode::start(&basemap).await;
+    let url = n.url("/api/v1/basemap.pmtiles");
+    assert_eq!(n.http.get(&url).send().await.unwrap().status(), 401);
+    let token = n.user(&n.admin().await, "garcia", "agent").await;
+    let cfg = n.get_json(&token, "/api/v1/ui-config").await;
+    assert_eq!(cfg["pmtiles_url"], "/api/v1/basemap.pmtiles", "{cfg}");
+    for (first, last) in [(0usize, 126usize), (1000, 1099), (3900, 4007)] {
+        let r = n
+            .http
+            .get(&url)
+            .bearer_auth(&token)
+            .header("range", format!("bytes={first}-{last}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 206, "bytes={first}-{last}");
+        let range = r.headers()["content-range"].to_str().unwrap().to_owned();
+        assert_eq!(range, format!("bytes {first}-{last}/{}", bytes.len()));
+        assert_eq!(&r.bytes().await.unwrap()[..], &bytes[first..=last]);
+    }
+    // A map's first read asks for 16 KiB, more than a small archive has: it gets the file.
+    let r = n
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("range", "bytes=0-16383")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(&r.bytes().await.unwrap()[..], &bytes[..]);
+    n.stop().await;
+
+    let n = TestNode::start("").await;
+    let admin = n.admin().await;
+    let cfg = n.get_json(&admin, "/api/v1/ui-config").await;
+    assert!(cfg["pmtiles_url"].is_null(), "{cfg}");
+    let r = n.get(&admin, "/api/v1/basemap.pmtiles").await;
+    assert_eq!(r.status(), 404);
+    n.stop().await;
+
+    std::fs::write(&archive, b"<html>not tiles</html>").unwrap();
+    let cfg = support::config(dir.path(), &basemap);
+    let Err(err) = dronewatch_server::node::start_with_admin_password(cfg, None).await else {
+        panic!("a file that is not PMTiles must stop the node");
+    };
+    assert!(
+        err.to_string().contains("is not a PMTiles archive"),
+        "{err}"
+    );
+    let both = format!("{basemap}tile_url = \"/tiles/{{z}}/{{x}}/{{y}}.png\"\n");
+    let err = dronewatch_server::config::ServerConfig::from_toml(&both).unwrap_err();
+    assert!(err.to_string().contains("ui.pmtiles"), "{err}");
+}

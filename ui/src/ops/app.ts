@@ -20,6 +20,7 @@ import { type BulletinView, type PostureView, drawPosture } from "../bulletins";
 import { AlertQueue } from "./alerts";
 import { BulletinPanel } from "./bulletins";
 import { ConfigPanel } from "./config";
+import { ExercisePanel } from "./exercise";
 import { TrackDetailPanel } from "./detail";
 import { PictureMap } from "./map";
 import { TrackTable } from "./table";
@@ -69,33 +70,33 @@ export async function startOps(root: HTMLElement, api: Api, me: Me, cfg: UiConfi
   const map = new PictureMap(picture, {
     container: mapEl,
     sector: cfg,
+    token: () => api.accessToken,
     onSelect: (uid) => select(uid),
   });
   detail.onTrail = (trail) => map.setHistory(trail);
   const config = new ConfigPanel(api, map);
-  right.append(config.el);
-  configure?.addEventListener("click", () => {
-    const opening = config.el.hidden;
-    bulletins.el.hidden = true;
+  const bulletins = new BulletinPanel(api, map, me);
+  const exercise = new ExercisePanel(api, me);
+  right.append(config.el, bulletins.el, exercise.el);
+  // One side panel at a time, in place of the track table and detail; its button closes it.
+  const sides = [config, bulletins, exercise];
+  const toggleSide = (panel: (typeof sides)[number]) => {
+    const opening = panel.el.hidden;
+    for (const p of sides) p.el.hidden = true;
     table.el.hidden = opening;
     detail.el.hidden = opening || selected === null;
-    if (opening) void config.open();
-    else config.close();
-  });
+    if (opening) void panel.open();
+  };
+  configure?.addEventListener("click", () => toggleSide(config));
+  bulletinsButton.addEventListener("click", () => toggleSide(bulletins));
+  exercise.button.addEventListener("click", () => toggleSide(exercise));
+  header.insertBefore(exercise.button, bulletinsButton);
   void config.load().catch(() => undefined);
-  const bulletins = new BulletinPanel(api, map, me);
-  right.append(bulletins.el);
+  void exercise.refresh();
   bulletins.onChange = () => {
     const n = bulletins.unacknowledged();
     bulletinsButton.textContent = n ? `Bulletins (${n} unacknowledged)` : "Bulletins";
   };
-  bulletinsButton.addEventListener("click", () => {
-    const opening = bulletins.el.hidden;
-    bulletins.el.hidden = !opening;
-    config.close();
-    table.el.hidden = opening;
-    detail.el.hidden = opening || selected === null;
-  });
   void bulletins.load().catch(() => undefined);
   void api
     .get<PostureView>("/posture")

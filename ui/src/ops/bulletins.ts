@@ -35,6 +35,10 @@ export class BulletinPanel {
     this.el.append(this.status);
   }
 
+  open(): void {
+    this.el.hidden = false;
+  }
+
   async load(): Promise<void> {
     for (const b of await this.api.get<BulletinView[]>("/bulletins")) this.bulletins.set(b.id, b);
     this.draw();

@@ -7,7 +7,7 @@ import type { GeoJSONSource, Map as MapLibre } from "maplibre-gl";
 // MapLibre finds its worker next to its own module, which bundling moves: say where it is.
 import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?url";
 import type { Feature, FeatureCollection, Geometry } from "geojson";
-import { addOutlines, baseStyle } from "../basemap";
+import { addBasemap, addOutlines, baseStyle } from "../basemap";
 import { registerSymbols, symbolImageId } from "../symbols";
 import type { Change, Picture } from "../picture";
 import { destination } from "../geo";
@@ -32,6 +32,8 @@ export interface MapOptions {
   container: HTMLElement;
   /// The node's sector: where the map opens, and its own tiles if any.
   sector: UiConfig;
+  /// The session's token, for the node's own tiles.
+  token: () => string | null;
   onSelect: (uid: string) => void;
 }
 
@@ -54,7 +56,7 @@ export class PictureMap {
   ) {
     this.map = new maplibregl.Map({
       container: opts.container,
-      style: baseStyle(opts.sector.tile_url),
+      style: baseStyle(),
       center: [opts.sector.center.lon_deg, opts.sector.center.lat_deg],
       zoom: opts.sector.zoom,
       attributionControl: { compact: true, customAttribution: "Natural Earth, US Census" },
@@ -67,7 +69,13 @@ export class PictureMap {
     this.map.on("load", () => {
       registerSymbols(this.map);
       this.addOverlay();
-      void addOutlines(this.map, !opts.sector.tile_url);
+      // The node's tiles first: the outlines go over them, and are filled where they are not.
+      void addBasemap(this.map, opts.sector, opts.token)
+        .catch((e) => {
+          console.warn(`basemap: ${String(e)}`);
+          return false;
+        })
+        .then((tiled) => addOutlines(this.map, !tiled));
       this.ready = true;
       if (this.zones) this.setZones(this.zones);
       this.setBulletinAreas(this.bulletinAreas);

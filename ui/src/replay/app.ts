@@ -89,6 +89,7 @@ export function startReplay(root: HTMLElement, api: Api, me: Me, cfg: UiConfig):
   const map = new PictureMap(picture, {
     container: mapEl,
     sector: cfg,
+    token: () => api.accessToken,
     onSelect: (uid) => select(uid),
   });
   select = (uid) => {

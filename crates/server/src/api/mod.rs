@@ -69,6 +69,8 @@ pub struct AppState {
     pub sensor_json: Arc<dronewatch_sensorjson::SensorJson>,
     /// What the web UI is told about this node.
     pub ui: Arc<ui::UiConfig>,
+    /// The PMTiles archive served as the basemap (`ui.pmtiles`), checked at start-up.
+    pub basemap_pmtiles: Option<Arc<PathBuf>>,
     /// Zones and the allow-list, as admins edit them.
     pub context: Arc<context::SectorContext>,
     /// Sector bulletins and the posture they set.
@@ -124,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .route("/stream", get(stream::stream))
         .route("/openapi.json", get(openapi::document))
         .route("/ui-config", get(ui::ui_config))
+        .route("/basemap.pmtiles", get(ui::basemap))
         .route("/zones", get(context::zones).put(context::replace_zones))
         .route(
             "/exercise",

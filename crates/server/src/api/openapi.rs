@@ -26,7 +26,7 @@ use super::{
         admin::users, admin::create_user, admin::update_user, admin::delete_user,
         admin::create_device_token, admin::device_tokens, admin::revoke_device_token,
         admin::audit_trail, admin::verify,
-        stream::stream, ui::ui_config,
+        stream::stream, ui::ui_config, ui::basemap,
         context::zones, context::replace_zones, context::allow_list, context::replace_allow_list,
         exercise::status, exercise::start, exercise::end,
         bulletins::list, bulletins::publish, bulletins::acknowledge, bulletins::withdraw,

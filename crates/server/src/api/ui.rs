@@ -4,11 +4,17 @@
 //! The app's files are code, not data: they are served without a token, like a login
 //! page. Everything they show comes from the API, which needs one.
 
+use std::io::Read;
+use std::path::Path;
+
 use axum::Json;
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
 use utoipa::ToSchema;
 
 use super::{ApiError, AppState, Authed};
@@ -115,6 +121,56 @@ pub struct UiConfig {
     pub zoom: f64,
     /// Raster tiles under the outlines (`ui.tile_url`), if any.
     pub tile_url: Option<String>,
+    /// The node's PMTiles basemap (`ui.pmtiles`), if any: read it by range requests.
+    pub pmtiles_url: Option<String>,
+}
+
+/// Where the node serves its `ui.pmtiles` archive.
+pub const PMTILES_PATH: &str = "/api/v1/basemap.pmtiles";
+
+/// Checks at start-up that `path` is a PMTiles version 3 archive, so a wrong file is a
+/// clear configuration error rather than a blank map.
+pub fn check_pmtiles(path: &Path) -> Result<(), String> {
+    let mut magic = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .map_err(|e| format!("ui.pmtiles: cannot read {}: {e}", path.display()))?;
+    match magic {
+        [b'P', b'M', b'T', b'i', b'l', b'e', b's', 3] => Ok(()),
+        [b'P', b'M', b'T', b'i', b'l', b'e', b's', v] => Err(format!(
+            "ui.pmtiles: {} is PMTiles version {v}; convert it to version 3 (`pmtiles convert`)",
+            path.display()
+        )),
+        _ => Err(format!(
+            "ui.pmtiles: {} is not a PMTiles archive",
+            path.display()
+        )),
+    }
+}
+
+/// GET (or HEAD) of the PMTiles basemap. Range requests, `ETag` and `Last-Modified` come
+/// from tower-http's file service; the map reads a few kilobytes at a time.
+#[utoipa::path(get, path = "/api/v1/basemap.pmtiles", tag = "picture", security(("bearer" = [])),
+    params(("Range" = Option<String>, Header, description = "bytes=START-END")),
+    responses(
+        (status = 200, description = "The whole archive", content_type = "application/vnd.pmtiles"),
+        (status = 206, description = "The requested range", content_type = "application/vnd.pmtiles"),
+        (status = 404, description = "No `ui.pmtiles` on this node", body = super::error::ErrorBody)))]
+pub async fn basemap(
+    State(s): State<AppState>,
+    who: Authed,
+    req: Request<Body>,
+) -> Result<Response, ApiError> {
+    who.require(Perm::ReadLive)?;
+    let Some(path) = s.basemap_pmtiles.as_deref() else {
+        return Err(ApiError::NotFound(
+            "this node has no PMTiles basemap (ui.pmtiles)".into(),
+        ));
+    };
+    match ServeFile::new(path).oneshot(req).await {
+        Ok(r) => Ok(r.map(Body::new)),
+        Err(never) => match never {},
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/ui-config", tag = "picture", security(("bearer" = [])),
