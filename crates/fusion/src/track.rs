@@ -27,6 +27,8 @@ pub struct TrackState {
     /// Combined estimate at `t_s`, cached for gating.
     pub x: Vec6,
     pub p: Mat6,
+    /// First observation [s since the tracker epoch]: the start of the tentative track.
+    pub first_update_s: f64,
     pub last_update_s: f64,
     /// Last update by a sensor that fixes a position (radar, Remote ID): bearings alone
     /// cannot hold a track in place, so staleness is judged on this.
@@ -60,6 +62,7 @@ impl TrackState {
             t_s,
             x,
             p,
+            first_update_s: t_s,
             last_update_s: t_s,
             last_position_s: if origin == Origin::Passive {
                 f64::NEG_INFINITY

@@ -795,6 +795,9 @@ impl Tracker {
                 }
                 let dropped = std::mem::take(&mut self.tracks[drop].evidence);
                 self.tracks[keep].evidence.absorb(dropped);
+                let first_s = self.tracks[drop].first_update_s;
+                let kept = &mut self.tracks[keep];
+                kept.first_update_s = kept.first_update_s.min(first_s);
             }
         }
     }
@@ -845,6 +848,7 @@ impl Tracker {
                     cov_enu_m2: cov,
                     sensors: tr.sensors.clone(),
                     identity: identity_of(tr),
+                    first_update: Some(self.epoch.plus_secs(tr.first_update_s)),
                     last_update: self.epoch.plus_secs(tr.last_update_s),
                     updates: tr.updates,
                 })

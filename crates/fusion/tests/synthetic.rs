@@ -240,6 +240,16 @@ fn radar_targets_in_clutter_become_one_accurate_track_each() {
         }
     }
     assert_eq!(ids.len(), 3, "one stable id per target: {ids:?}");
+    // Each track says since when the radar has seen its drone: from the first scan, before
+    // it was confirmed and shown.
+    let Some((shown_s, first)) = reports
+        .iter()
+        .find_map(|(k, tracks)| tracks.first().map(|tr| (*k, tr.first_update)))
+    else {
+        panic!("no tracks")
+    };
+    assert!(shown_s >= 1, "shown at {shown_s} s");
+    assert_eq!(first, Some(EPOCH), "first shown at {shown_s} s");
     let mean = errors.iter().sum::<f64>() / errors.len() as f64;
     // Single plots are 17 m across the beam and 30 m in height at 2 km; a good filter does
     // several times better.

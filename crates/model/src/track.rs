@@ -68,6 +68,10 @@ pub struct Track {
     /// Sensors whose observations updated this track, sorted.
     pub sensors: Vec<SensorId>,
     pub identity: TrackIdentity,
+    /// Time of the first observation of the track, when it was still tentative: how long
+    /// the sensors have seen the drone, not how long it has been shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_update: Option<TimeNs>,
     /// Time of the last observation that updated the track.
     pub last_update: TimeNs,
     /// Number of observations that updated the track.

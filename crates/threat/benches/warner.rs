@@ -41,6 +41,7 @@ fn scene(frame: &EnuFrame, t: TimeNs) -> (Vec<Track>, Vec<AgentFix>) {
                 cov_enu_m2: [25.0, 0.0, 0.0, 0.0, 25.0, 0.0, 0.0, 0.0, 25.0],
                 sensors: Vec::new(),
                 identity: TrackIdentity::default(),
+                first_update: None,
                 last_update: t,
                 updates: 10,
             }

@@ -138,7 +138,7 @@ pub struct Warner {
     agents: BTreeMap<AgentId, AgentMotion>,
     /// Recent (time, horizontal velocity) of each track, for its turn rate.
     history: BTreeMap<TrackId, VecDeque<(TimeNs, [f64; 2])>>,
-    /// When each live track was first assessed.
+    /// Since when each live track has been seen (`first_seen`).
     first_seen: BTreeMap<TrackId, TimeNs>,
     agent_ids: Vec<AgentId>,
     pairs: BTreeMap<(u32, TrackId), PairState>,
@@ -278,7 +278,7 @@ impl Warner {
         self.first_seen
             .retain(|id, _| tracks.binary_search_by_key(id, |tr| tr.id).is_ok());
         for tr in &tracks {
-            self.first_seen.entry(tr.id).or_insert(t);
+            self.first_seen.entry(tr.id).or_insert(first_seen(tr, t));
         }
 
         // Predicted paths, once per track and once per agent.
@@ -552,6 +552,13 @@ impl Warner {
 const MIN_AGENT_SPEED_MPS: f64 = 0.5;
 
 /// Remembers a turn point, merging it with one already known nearby; keeps the latest few.
+/// Since when the sensors have seen `tr`, first assessed at `t`: its first observation (a
+/// fused track is shown about a second after it, once confirmed), or `t` for a track that
+/// does not say.
+pub(crate) fn first_seen(tr: &Track, t: TimeNs) -> TimeNs {
+    tr.first_update.map_or(t, |first| first.min(t))
+}
+
 fn note_turn_point(points: &mut Vec<[f64; 3]>, p: [f64; 3]) {
     const SAME_M: f64 = 100.0;
     const KEEP: usize = 4;

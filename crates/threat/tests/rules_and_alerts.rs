@@ -32,6 +32,7 @@ fn track(id: u64, t: TimeNs, enu: [f64; 3], vel: [f64; 3]) -> Track {
         cov_enu_m2: [0.0; 9],
         sensors: vec![SensorId::new("radar-1")],
         identity: TrackIdentity::default(),
+        first_update: None,
         last_update: t,
         updates: 20,
     }

@@ -22,6 +22,7 @@ fn track(frame: &EnuFrame, id: u64, t: TimeNs, enu: [f64; 3], vel: [f64; 3]) -> 
         cov_enu_m2: [25.0, 0.0, 0.0, 0.0, 25.0, 0.0, 0.0, 0.0, 25.0],
         sensors: Vec::new(),
         identity: TrackIdentity::default(),
+        first_update: None,
         last_update: t,
         updates: 20,
     }
@@ -391,27 +392,36 @@ fn a_new_track_waits_for_its_first_remote_id_before_a_warning_below_critical() {
             "warned about the friend at {k} s"
         );
     }
-    // The same track without Remote ID is warned once it is 2 s old.
-    let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::new([friend]));
-    warner.observe_agent(&AgentFix {
-        agent_id: AgentId::new("post-1"),
-        t: secs(0.0),
-        position: frame.to_lla(&[0.0, 0.0, 1.7]),
-    });
-    let first = (0..6)
-        .find(|&k| {
-            let t = secs(f64::from(k));
-            let tr = track(
-                &frame,
-                2,
-                t,
-                [270.0 - 8.0 * f64::from(k), 60.0, 100.0],
-                [-8.0, 0.0, 0.0],
-            );
-            !warner.assess(t, &[tr]).is_empty()
-        })
-        .expect("warned");
-    assert_eq!(first, 2);
+    // The same track without Remote ID is warned once it is 2 s old, counted from its first
+    // observation: a track fusion showed a second after first seeing the drone (the time
+    // it takes to confirm) is warned a second sooner.
+    let first_warning_s = |first_update_s: Option<f64>| {
+        let mut warner = Warner::new(WarnerConfig::default(), REF, AllowList::new([friend]));
+        warner.observe_agent(&AgentFix {
+            agent_id: AgentId::new("post-1"),
+            t: secs(0.0),
+            position: frame.to_lla(&[0.0, 0.0, 1.7]),
+        });
+        (0..6)
+            .find(|&k| {
+                let t = secs(f64::from(k));
+                let tr = Track {
+                    first_update: first_update_s.map(secs),
+                    ..track(
+                        &frame,
+                        2,
+                        t,
+                        [270.0 - 8.0 * f64::from(k), 60.0, 100.0],
+                        [-8.0, 0.0, 0.0],
+                    )
+                };
+                !warner.assess(t, &[tr]).is_empty()
+            })
+            .expect("warned")
+    };
+    assert_eq!(first_warning_s(None), 2);
+    assert_eq!(first_warning_s(Some(0.0)), 2);
+    assert_eq!(first_warning_s(Some(-1.0)), 1);
 }
 
 #[test]
