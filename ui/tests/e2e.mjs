@@ -51,6 +51,34 @@ function offset(p, north_m, east_m) {
   return { lat_deg: p.lat_deg + dLat, lon_deg: p.lon_deg + dLon, h_m: p.h_m ?? 0 };
 }
 
+/// A drone seen by radar `sensorId` four times a second at `positionAt(seconds since the
+/// start)`, posted over the HTTP sensor interface until `stop()`.
+function flyDrone(token, sensorId, radarPos, positionAt) {
+  const start = Date.now();
+  let seq = 0;
+  let flying = true;
+  const done = (async () => {
+    while (flying) {
+      await api("POST", `/sensors/${sensorId}/detections`, token, {
+        v: 1,
+        t: new Date().toISOString(),
+        sensor_id: sensorId,
+        sensor_kind: "radar",
+        seq: seq++,
+        sensor_position: radarPos,
+        measurement: { kind: "position", position: positionAt((Date.now() - start) / 1000), sigma_horizontal_m: 5, sigma_vertical_m: 5 },
+      }).catch((e) => log(`${sensorId}: ${e.message}`));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    stop: async () => {
+      flying = false;
+      await done;
+    },
+  };
+}
+
 async function shot(page, name) {
   if (!SHOTS) return;
   mkdirSync(SHOTS, { recursive: true });
@@ -99,27 +127,10 @@ async function main() {
   // A drone 500 m north at 60 m, flying south at 8 m/s straight at the agent: inside the
   // warning horizon (45 s) from the start, over the agent after a minute.
   const radarPos = offset(agentPos, 300, 400);
-  const start = Date.now();
-  let seq = 0;
-  let feeding = true;
-  const feed = (async () => {
-    while (feeding) {
-      const t_s = (Date.now() - start) / 1000;
-      const north = Math.max(-600, 500 - 8 * t_s);
-      const pos = offset(agentPos, north, 5);
-      pos.h_m = agentPos.h_m + 60;
-      await api("POST", "/sensors/radar/detections", sensorToken, {
-        v: 1,
-        t: new Date().toISOString(),
-        sensor_id: "radar",
-        sensor_kind: "radar",
-        seq: seq++,
-        sensor_position: radarPos,
-        measurement: { kind: "position", position: pos, sigma_horizontal_m: 5, sigma_vertical_m: 5 },
-      }).catch((e) => log(`feed: ${e.message}`));
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  })();
+  const feed = flyDrone(sensorToken, "radar", radarPos, (t_s) => {
+    const pos = offset(agentPos, Math.max(-600, 500 - 8 * t_s), 5);
+    return { ...pos, h_m: agentPos.h_m + 60 };
+  });
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"] });
   try {
@@ -410,25 +421,10 @@ async function main() {
     await check("exercise: the after-action summary shows who was warned and how fast they acknowledged, and it ends in one action", async () => {
       await api("POST", "/exercise", admin, { name: "drill at the post" });
       // An exercise drone from the east, straight at the agent, seen by an EXERCISE- radar.
-      const t0 = Date.now();
-      let n = 0;
-      let drilling = true;
-      const drill = (async () => {
-        while (drilling) {
-          const pos = offset(agentPos, -5, Math.max(-300, 300 - 8 * ((Date.now() - t0) / 1000)));
-          pos.h_m = agentPos.h_m + 50;
-          await api("POST", "/sensors/EXERCISE-radar/detections", sensorToken, {
-            v: 1,
-            t: new Date().toISOString(),
-            sensor_id: "EXERCISE-radar",
-            sensor_kind: "radar",
-            seq: n++,
-            sensor_position: radarPos,
-            measurement: { kind: "position", position: pos, sigma_horizontal_m: 5, sigma_vertical_m: 5 },
-          }).catch((e) => log(`drill: ${e.message}`));
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      })();
+      const drill = flyDrone(sensorToken, "EXERCISE-radar", radarPos, (t_s) => {
+        const pos = offset(agentPos, -5, Math.max(-300, 300 - 8 * t_s));
+        return { ...pos, h_m: agentPos.h_m + 50 };
+      });
       try {
         let warned;
         for (let i = 0; i < 120 && !warned; i++) {
@@ -450,14 +446,12 @@ async function main() {
         if (!(after >= 0.5 && after < 60)) throw new Error(`acknowledged after ${after} s`);
         await panel.locator('[data-testid="exercise-alerts"] tbody tr').first().waitFor();
         await shot(ops, "ops-exercise");
-        drilling = false;
-        await drill;
+        await drill.stop();
         await panel.locator('[data-testid="exercise-end"]').click();
         await panel.getByText(/ended \S+ by officer/).waitFor();
         await ops.locator('[data-testid="exercise"]', { hasText: /^Exercise$/ }).waitFor();
       } finally {
-        drilling = false;
-        await drill;
+        await drill.stop();
       }
       const report = await api("GET", "/exercise", admin);
       if (report.running || report.last?.ended_by !== "officer") throw new Error(`exercise ${JSON.stringify(report)}`);
@@ -465,8 +459,7 @@ async function main() {
       if (open.length) throw new Error(`exercise alerts still open: ${JSON.stringify(open)}`);
     });
   } finally {
-    feeding = false;
-    await feed;
+    await feed.stop();
     await browser.close();
   }
 }
