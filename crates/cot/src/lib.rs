@@ -14,6 +14,7 @@
 
 mod detail;
 mod error;
+pub mod negotiation;
 mod stream;
 pub mod tak;
 mod time;

@@ -1,17 +1,22 @@
-//! A TAK peer that is away: the node's CoT channel says it is failing, keeps the messages
-//! that come meanwhile in its queue (256), and sends them when the peer comes back; when
-//! the queue is full the oldest become dead letters. The peer is a plain TCP listener on
-//! 127.0.0.1 (a TAK client in directed mode), bound only after the messages were queued.
+//! The CoT channel against a plain TCP peer on 127.0.0.1 that this test plays:
+//!
+//! - a peer that is away: the channel says it is failing, keeps the messages that come
+//!   meanwhile in its queue (256), and sends them when the peer comes back; when the queue
+//!   is full the oldest become dead letters (the peer is bound only after they were queued);
+//! - the TAK Protocol negotiation (`protocol = "negotiate"`): no TAK server to be had here
+//!   speaks TAK Protocol v1 (taky speaks XML; the official TAK Server cannot be installed),
+//!   so the peer plays the server's side as ATAK-CIV's `protocol.txt` describes it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use std::time::Duration;
 
+use dronewatch_cot::negotiation::{self, Negotiation};
 use dronewatch_cot::{Event, StreamSplitter};
 use serde_json::{Value, json};
 use support::{TestNode, eventually, free_port};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 async fn node_with_peer(port: u16) -> TestNode {
@@ -139,5 +144,94 @@ async fn a_full_queue_makes_the_oldest_messages_dead_letters() {
         c["in_flight"] == 0 && c["delivered"] == 256
     })
     .await;
+    n.stop().await;
+}
+
+/// Reads from `conn` until `splitter` yields an event `f` accepts; returns it and every
+/// byte read meanwhile.
+async fn read_until(
+    conn: &mut TcpStream,
+    splitter: &mut StreamSplitter,
+    what: &str,
+    f: impl Fn(&Event) -> bool,
+) -> (Event, Vec<u8>) {
+    let mut raw = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        while let Some(e) = splitter.next_event() {
+            let e = e.unwrap();
+            if f(&e) {
+                return (e, raw);
+            }
+        }
+        let n = tokio::time::timeout_at(deadline, conn.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("never saw {what}"))
+            .unwrap();
+        assert!(n > 0, "the node closed the connection before {what}");
+        raw.extend_from_slice(&buf[..n]);
+        splitter.push(&buf[..n]);
+    }
+}
+
+#[tokio::test]
+async fn with_negotiate_the_node_speaks_xml_until_the_server_agrees_to_tak_v1() {
+    let port = free_port();
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let n = TestNode::start(&format!(
+        "[[delivery.cot]]\nurl = \"tcp://127.0.0.1:{port}\"\nprotocol = \"negotiate\"\n\
+         kinds = [\"sighting\"]\n"
+    ))
+    .await;
+    let (mut conn, _) = tokio::time::timeout(Duration::from_secs(20), listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut splitter = StreamSplitter::new(256 * 1024);
+    let now_ms = || i64::try_from(std::time::UNIX_EPOCH.elapsed().unwrap().as_millis()).unwrap();
+
+    // Before the server says anything, the node speaks CoT XML (its announcement).
+    let (_, raw) = read_until(&mut conn, &mut splitter, "the announcement", |e| {
+        e.cot_type == "a-f-G-E-S"
+    })
+    .await;
+    assert!(raw.trim_ascii_start().starts_with(b"<"), "not XML: {raw:?}");
+
+    // The server offers v1; the node asks for it, still in XML.
+    let offer = negotiation::event(Negotiation::Offers(1), "tak-server", now_ms());
+    conn.write_all(dronewatch_cot::to_xml(&offer).as_bytes())
+        .await
+        .unwrap();
+    let (_, raw) = read_until(&mut conn, &mut splitter, "the request", |e| {
+        negotiation::read(e) == Some(Negotiation::Requests(1))
+    })
+    .await;
+    assert!(raw.trim_ascii_start().starts_with(b"<"), "not XML: {raw:?}");
+
+    // The server agrees: from now on the node's events are TAK Protocol v1 frames.
+    let yes = negotiation::event(
+        Negotiation::Answer { accepted: true },
+        "tak-server",
+        now_ms(),
+    );
+    conn.write_all(dronewatch_cot::to_xml(&yes).as_bytes())
+        .await
+        .unwrap();
+    let admin = n.admin().await;
+    let agent = n.user(&admin, "garcia", "agent").await;
+    cot_status(&n, "the agreement heard", |c| c["failing"] == false).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    report_sighting(&n, &agent, "after the agreement").await;
+    let (sighting, raw) = read_until(&mut conn, &mut splitter, "the sighting", |e| {
+        e.cot_type.starts_with("a-u-A")
+    })
+    .await;
+    assert_eq!(sighting.uid, "dronewatch.sighting.after the agreement");
+    assert_eq!(
+        raw.first(),
+        Some(&dronewatch_cot::tak::MAGIC),
+        "not TAK v1: {raw:?}"
+    );
     n.stop().await;
 }

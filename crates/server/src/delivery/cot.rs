@@ -32,6 +32,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dronewatch_cot::negotiation::{self, Negotiation};
 use dronewatch_cot::types::{self, Affiliation as CotAffiliation};
 use dronewatch_cot::{Contact, Detail, Event, Group, Point, StreamSplitter, Takv, Track, UNKNOWN};
 use dronewatch_model::{AgentFix, AgentId, Lla, TimeNs};
@@ -54,7 +55,9 @@ pub struct CotConfig {
     /// `tcp://host:port` (TAK server streaming, ATAK directed), `ssl://host:port` (TAK
     /// server over TLS with a client certificate, usually 8089) or `udp://host:port` (mesh).
     pub url: String,
-    /// `xml` (CoT XML, "protocol version 0") or `tak` (TAK Protocol v1 protobuf).
+    /// `xml` (CoT XML, "protocol version 0"), `tak` (TAK Protocol v1 protobuf from the
+    /// start: a mesh, or a peer set to it) or `negotiate` (XML until a TAK server agrees to
+    /// v1, as TAK Server clients do).
     pub protocol: CotProtocol,
     /// The node's callsign on the TAK network.
     pub callsign: String,
@@ -104,6 +107,9 @@ impl Default for CotConfig {
 pub enum CotProtocol {
     Xml,
     Tak,
+    /// CoT XML until the server offers TAK Protocol v1 and agrees to the node's request
+    /// (`dronewatch_cot::negotiation`), then v1; a stream peer only.
+    Negotiate,
 }
 
 const KINDS: [&str; 4] = ["track", "warning", "alert", "sighting"];
@@ -165,6 +171,9 @@ pub(super) fn check(cfg: &CotConfig) -> Result<(), String> {
     if cfg.callsign.trim().is_empty() {
         return Err("callsign: empty".into());
     }
+    if cfg.protocol == CotProtocol::Negotiate && matches!(peer_of(&cfg.url)?, Peer::Udp(_)) {
+        return Err("protocol: negotiate needs a stream (tcp:// or ssl://)".into());
+    }
     if !(cfg.track_interval_s > 0.0 && cfg.track_interval_s <= 600.0) {
         return Err("track_interval_s: within (0, 600]".into());
     }
@@ -200,6 +209,7 @@ pub(super) fn spawn(
         snapshots: channel.ctx.hub.snapshots.subscribe(),
         events: channel.ctx.hub.events.subscribe(),
         filter: Filter::new(&cfg.kinds, &cfg.min_alert_level),
+        wire: cfg.protocol.at_start(),
         channel,
     };
     let stop = shutdown.clone();
@@ -277,7 +287,19 @@ struct Link {
     snapshots: broadcast::Receiver<Arc<Snapshot>>,
     events: broadcast::Receiver<Arc<Vec<LiveEvent>>>,
     filter: Filter,
+    /// What the connection speaks now (`negotiate` starts with XML).
+    wire: CotProtocol,
     channel: Channel,
+}
+
+impl CotProtocol {
+    /// What a new connection speaks first.
+    fn at_start(self) -> CotProtocol {
+        match self {
+            CotProtocol::Negotiate => CotProtocol::Xml,
+            p => p,
+        }
+    }
 }
 
 /// A stream either way: plain TCP or TLS.
@@ -303,8 +325,9 @@ impl Link {
                     backoff = Duration::from_millis(200);
                     self.channel.status(|s| s.failing = false);
                     info!(url = %self.cfg.url, "CoT peer connected");
-                    // Everything is news to a new connection.
+                    // Everything is news to a new connection, in the protocol it starts with.
                     self.tracks.forget();
+                    self.wire = self.cfg.protocol.at_start();
                     match self.session(conn, &stop).await {
                         Ok(()) => return,
                         Err(e) => {
@@ -358,7 +381,7 @@ impl Link {
                 _ = stop.cancelled() => return Ok(()),
                 _ = announce.tick() => {
                     let sa = self_announcement(&self.me, now_ms());
-                    writer.send(&[sa], self.cfg.protocol).await?;
+                    writer.send(&[sa], self.wire).await?;
                 }
                 snap = self.snapshots.recv() => match snap {
                     Ok(snap) => self.write_tracks(&mut writer, &snap).await?,
@@ -381,12 +404,39 @@ impl Link {
                     splitter.push(&buf[..n]);
                     while let Some(ev) = splitter.next_event() {
                         match ev {
-                            Ok(ev) => self.heard(&ev).await,
+                            Ok(ev) => match dronewatch_cot::negotiation::read(&ev) {
+                                Some(n) => self.negotiate(n, &mut writer).await?,
+                                None => self.heard(&ev).await,
+                            },
                             Err(e) => debug!(url = %self.cfg.url, error = %e, "CoT from the peer not understood"),
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// Answers the server's side of the TAK Protocol negotiation: asks for v1 when it is
+    /// offered, and switches to it when the server agrees.
+    async fn negotiate(&mut self, n: Negotiation, writer: &mut Writer) -> Result<(), String> {
+        if self.cfg.protocol != CotProtocol::Negotiate || self.wire != CotProtocol::Xml {
+            return Ok(());
+        }
+        match n {
+            Negotiation::Offers(1) => {
+                let ask = negotiation::event(Negotiation::Requests(1), &self.me.uid, now_ms());
+                writer.send(&[ask], CotProtocol::Xml).await
+            }
+            Negotiation::Answer { accepted: true } => {
+                info!(url = %self.cfg.url, "the TAK server agreed to TAK Protocol v1");
+                self.wire = CotProtocol::Tak;
+                Ok(())
+            }
+            Negotiation::Answer { accepted: false } => {
+                warn!(url = %self.cfg.url, "the TAK server refused TAK Protocol v1; staying with CoT XML");
+                Ok(())
+            }
+            Negotiation::Offers(_) | Negotiation::Requests(_) => Ok(()),
         }
     }
 
@@ -401,7 +451,7 @@ impl Link {
             return Ok(());
         }
         let n = due.len();
-        writer.send(&due, self.cfg.protocol).await?;
+        writer.send(&due, self.wire).await?;
         for _ in 0..n {
             self.channel.delivered();
         }
@@ -445,10 +495,7 @@ impl Link {
                 self.channel.dead_letter(&out.id, 0, error, out.msg).await;
                 continue;
             }
-            if let Err(e) = writer
-                .send(std::slice::from_ref(&event), self.cfg.protocol)
-                .await
-            {
+            if let Err(e) = writer.send(std::slice::from_ref(&event), self.wire).await {
                 self.pending.push_front((out, event));
                 self.channel.status(|s| s.in_flight = self.pending.len());
                 return Err(e);
@@ -686,7 +733,7 @@ impl Writer {
                     let mut bytes = Vec::new();
                     for e in events {
                         match protocol {
-                            CotProtocol::Xml => {
+                            CotProtocol::Xml | CotProtocol::Negotiate => {
                                 bytes.extend_from_slice(dronewatch_cot::to_xml(e).as_bytes())
                             }
                             CotProtocol::Tak => bytes.extend(dronewatch_cot::tak::encode_stream(e)),
@@ -698,7 +745,9 @@ impl Writer {
                 Writer::Udp(s) => {
                     for e in events {
                         let datagram = match protocol {
-                            CotProtocol::Xml => dronewatch_cot::to_xml(e).into_bytes(),
+                            CotProtocol::Xml | CotProtocol::Negotiate => {
+                                dronewatch_cot::to_xml(e).into_bytes()
+                            }
                             CotProtocol::Tak => dronewatch_cot::tak::encode_mesh(e),
                         };
                         s.send(&datagram).await?;
@@ -1332,6 +1381,14 @@ mod tests {
                     ..Default::default()
                 },
                 "stale_s",
+            ),
+            (
+                CotConfig {
+                    url: "udp://239.2.3.1:6969".into(),
+                    protocol: CotProtocol::Negotiate,
+                    ..Default::default()
+                },
+                "protocol",
             ),
             (
                 CotConfig {
