@@ -551,14 +551,14 @@ impl Warner {
 /// Agents slower than this are standing [m/s].
 const MIN_AGENT_SPEED_MPS: f64 = 0.5;
 
-/// Remembers a turn point, merging it with one already known nearby; keeps the latest few.
 /// Since when the sensors have seen `tr`, first assessed at `t`: its first observation (a
 /// fused track is shown about a second after it, once confirmed), or `t` for a track that
 /// does not say.
-pub(crate) fn first_seen(tr: &Track, t: TimeNs) -> TimeNs {
+fn first_seen(tr: &Track, t: TimeNs) -> TimeNs {
     tr.first_update.map_or(t, |first| first.min(t))
 }
 
+/// Remembers a turn point, merging it with one already known nearby; keeps the latest few.
 fn note_turn_point(points: &mut Vec<[f64; 3]>, p: [f64; 3]) {
     const SAME_M: f64 = 100.0;
     const KEEP: usize = 4;
