@@ -288,16 +288,23 @@ struct Link {
     events: broadcast::Receiver<Arc<Vec<LiveEvent>>>,
     filter: Filter,
     /// What the connection speaks now (`negotiate` starts with XML).
-    wire: CotProtocol,
+    wire: Wire,
     channel: Channel,
+}
+
+/// What is written on a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    Xml,
+    Tak,
 }
 
 impl CotProtocol {
     /// What a new connection speaks first.
-    fn at_start(self) -> CotProtocol {
+    fn at_start(self) -> Wire {
         match self {
-            CotProtocol::Negotiate => CotProtocol::Xml,
-            p => p,
+            CotProtocol::Xml | CotProtocol::Negotiate => Wire::Xml,
+            CotProtocol::Tak => Wire::Tak,
         }
     }
 }
@@ -404,7 +411,7 @@ impl Link {
                     splitter.push(&buf[..n]);
                     while let Some(ev) = splitter.next_event() {
                         match ev {
-                            Ok(ev) => match dronewatch_cot::negotiation::read(&ev) {
+                            Ok(ev) => match negotiation::read(&ev) {
                                 Some(n) => self.negotiate(n, &mut writer).await?,
                                 None => self.heard(&ev).await,
                             },
@@ -419,17 +426,17 @@ impl Link {
     /// Answers the server's side of the TAK Protocol negotiation: asks for v1 when it is
     /// offered, and switches to it when the server agrees.
     async fn negotiate(&mut self, n: Negotiation, writer: &mut Writer) -> Result<(), String> {
-        if self.cfg.protocol != CotProtocol::Negotiate || self.wire != CotProtocol::Xml {
+        if self.cfg.protocol != CotProtocol::Negotiate || self.wire == Wire::Tak {
             return Ok(());
         }
         match n {
             Negotiation::Offers(1) => {
                 let ask = negotiation::event(Negotiation::Requests(1), &self.me.uid, now_ms());
-                writer.send(&[ask], CotProtocol::Xml).await
+                writer.send(&[ask], Wire::Xml).await
             }
             Negotiation::Answer { accepted: true } => {
                 info!(url = %self.cfg.url, "the TAK server agreed to TAK Protocol v1");
-                self.wire = CotProtocol::Tak;
+                self.wire = Wire::Tak;
                 Ok(())
             }
             Negotiation::Answer { accepted: false } => {
@@ -726,17 +733,17 @@ enum Writer {
 
 impl Writer {
     /// Writes events, in one write on a stream, one datagram each on the mesh.
-    async fn send(&mut self, events: &[Event], protocol: CotProtocol) -> Result<(), String> {
+    async fn send(&mut self, events: &[Event], wire: Wire) -> Result<(), String> {
         let write = async {
             match self {
                 Writer::Stream(w) => {
                     let mut bytes = Vec::new();
                     for e in events {
-                        match protocol {
-                            CotProtocol::Xml | CotProtocol::Negotiate => {
+                        match wire {
+                            Wire::Xml => {
                                 bytes.extend_from_slice(dronewatch_cot::to_xml(e).as_bytes())
                             }
-                            CotProtocol::Tak => bytes.extend(dronewatch_cot::tak::encode_stream(e)),
+                            Wire::Tak => bytes.extend(dronewatch_cot::tak::encode_stream(e)),
                         }
                     }
                     w.write_all(&bytes).await?;
@@ -744,11 +751,9 @@ impl Writer {
                 }
                 Writer::Udp(s) => {
                     for e in events {
-                        let datagram = match protocol {
-                            CotProtocol::Xml | CotProtocol::Negotiate => {
-                                dronewatch_cot::to_xml(e).into_bytes()
-                            }
-                            CotProtocol::Tak => dronewatch_cot::tak::encode_mesh(e),
+                        let datagram = match wire {
+                            Wire::Xml => dronewatch_cot::to_xml(e).into_bytes(),
+                            Wire::Tak => dronewatch_cot::tak::encode_mesh(e),
                         };
                         s.send(&datagram).await?;
                     }
