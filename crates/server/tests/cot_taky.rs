@@ -491,18 +491,13 @@ async fn tak_users_see_the_drone_the_agent_in_its_path_is_warned_alone_and_posit
 
     // taky gone: the watch officer sees the channel failing.
     drop(taky);
-    eventually(Duration::from_secs(20), "the CoT channel failing", || {
-        let (n, admin) = (&n, admin.clone());
-        async move {
-            let s = n.get_json(&admin, "/api/v1/delivery").await;
-            let c = s
-                .as_array()?
-                .iter()
-                .find(|c| c["channel"] == "cot")?
-                .clone();
-            (c["failing"] == true).then_some(c)
-        }
-    })
+    n.delivery_channel(
+        &admin,
+        "cot",
+        Duration::from_secs(20),
+        "the CoT channel failing",
+        |c| c["failing"] == true,
+    )
     .await;
     n.stop().await;
 }
@@ -561,13 +556,13 @@ async fn over_tls_with_client_certificates_as_a_tak_server_on_8089_wants() {
     ))
     .await;
     let admin = n.admin().await;
-    eventually(Duration::from_secs(20), "the stranger failing", || {
-        let (n, admin) = (&n, admin.clone());
-        async move {
-            let s = n.get_json(&admin, "/api/v1/delivery").await;
-            (s[0]["failing"] == true && s[0]["delivered"] == 0).then_some(())
-        }
-    })
+    n.delivery_channel(
+        &admin,
+        "cot",
+        Duration::from_secs(20),
+        "the stranger failing",
+        |c| c["failing"] == true && c["delivered"] == 0,
+    )
     .await;
     n.stop().await;
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use dronewatch_cot::negotiation::{self, Negotiation};
 use dronewatch_cot::{Event, StreamSplitter};
 use serde_json::{Value, json};
-use support::{TestNode, eventually, free_port};
+use support::{TestNode, free_port};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -49,16 +49,8 @@ async fn report_sighting(n: &TestNode, agent: &str, note: &str) {
 /// The CoT channel's status, once `ok` says it is as expected.
 async fn cot_status(n: &TestNode, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let admin = n.admin().await;
-    eventually(Duration::from_secs(20), what, || async {
-        let all = n.get_json(&admin, "/api/v1/delivery").await;
-        let cot = all
-            .as_array()?
-            .iter()
-            .find(|c| c["channel"] == "cot")?
-            .clone();
-        ok(&cot).then_some(cot)
-    })
-    .await
+    n.delivery_channel(&admin, "cot", Duration::from_secs(20), what, ok)
+        .await
 }
 
 /// Events the peer receives on its first connection within `d`, and the connection (kept

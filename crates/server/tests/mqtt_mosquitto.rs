@@ -589,21 +589,18 @@ async fn an_unreachable_broker_shows_as_failing_delivery() {
     let port = free_port();
     let n = support::TestNode::start(&format!("[delivery.mqtt]\nport = {port}\n")).await;
     let admin = n.admin().await;
-    let status = support::eventually(Duration::from_secs(10), "failing shown", || {
-        let n = &n;
-        let admin = admin.clone();
-        async move {
-            let s = n.get_json(&admin, "/api/v1/delivery").await;
-            (s[0]["failing"] == true).then_some(s)
-        }
-    })
-    .await;
-    assert_eq!(
-        status[0]["url"],
-        format!("mqtt://127.0.0.1:{port}/dronewatch")
-    );
+    let status = n
+        .delivery_channel(
+            &admin,
+            "mqtt",
+            Duration::from_secs(10),
+            "failing shown",
+            |c| c["failing"] == true,
+        )
+        .await;
+    assert_eq!(status["url"], format!("mqtt://127.0.0.1:{port}/dronewatch"));
     assert!(
-        status[0]["last_error"].as_str().unwrap().contains("MQTT"),
+        status["last_error"].as_str().unwrap().contains("MQTT"),
         "{status}"
     );
     n.stop().await;

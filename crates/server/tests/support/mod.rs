@@ -141,6 +141,28 @@ impl TestNode {
             .unwrap()
     }
 
+    /// The status of delivery `channel` (`GET /api/v1/delivery`: `cot`, `mqtt`...) once
+    /// `ok` accepts it; panics naming `what` after `timeout`.
+    pub async fn delivery_channel(
+        &self,
+        admin: &str,
+        channel: &str,
+        timeout: Duration,
+        what: &str,
+        ok: impl Fn(&Value) -> bool,
+    ) -> Value {
+        eventually(timeout, what, || async {
+            let all = self.get_json(admin, "/api/v1/delivery").await;
+            let c = all
+                .as_array()?
+                .iter()
+                .find(|c| c["channel"] == channel)?
+                .clone();
+            ok(&c).then_some(c)
+        })
+        .await
+    }
+
     /// The `/metrics` text (an admin's token).
     pub async fn metrics(&self, admin: &str) -> String {
         let r = self.get(admin, "/metrics").await;
