@@ -1,8 +1,9 @@
 //! The docs against the code, so that no command in them goes stale: every `dronewatch`
 //! subcommand and `--flag` the README and `docs/` name exists (clap's own description of
 //! the CLI is the reference), every script they name is in `scripts/` and executable,
-//! and every `cargo bench -p CRATE --bench NAME` names a real benchmark. What the
-//! commands do is run by the tests listed in `docs/reliability.md`.
+//! every `cargo bench -p CRATE --bench NAME` names a real benchmark, and every `toml`
+//! block is a configuration the node accepts. What the commands do is run by the tests
+//! listed in `docs/reliability.md`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -180,6 +181,45 @@ fn every_documented_script_and_benchmark_exists() {
     }
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     assert!(seen > 10, "only {seen} found: is the extraction broken?");
+}
+
+/// The fenced blocks of `lang` in `text`, with the line each starts on.
+fn blocks(text: &str, lang: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let fence = line.trim_start();
+        match &mut open {
+            None if fence.strip_prefix("```").is_some_and(|l| l.trim() == lang) => {
+                open = Some((i + 1, String::new()));
+            }
+            Some(_) if fence.starts_with("```") => out.extend(open.take()),
+            Some((_, body)) => {
+                body.push_str(line);
+                body.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn every_toml_block_in_the_docs_is_a_configuration_the_node_accepts() {
+    use dronewatch_server::config::ServerConfig;
+    let mut seen = 0;
+    for (file, text) in docs() {
+        for (line, body) in blocks(&text, "toml") {
+            if let Err(e) = ServerConfig::from_toml(&body) {
+                panic!("{file}:{line}: the node refuses this configuration: {e}\n{body}");
+            }
+            seen += 1;
+        }
+    }
+    // deployment.md (3), delivery.md (5), integrator-guide.md (5), threat.md (1) at least.
+    assert!(seen >= 14, "only {seen} toml blocks found");
+    // A stale key would be caught: the node refuses what it does not know.
+    assert!(ServerConfig::from_toml("[http]\nbnd = \"127.0.0.1:8080\"\n").is_err());
 }
 
 #[test]
