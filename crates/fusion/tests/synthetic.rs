@@ -143,14 +143,15 @@ fn radar_sensor(clutter_per_scan: f64) -> Sensor {
 }
 
 /// Runs the tracker and returns the tracks at every whole second up to `until_s`, each
-/// observation delivered at its own time.
+/// observation delivered at its own time (in time order, whatever order they were made in).
 fn run(
     cfg: TrackerConfig,
     sensors: &[Sensor],
     observations: &[Observation],
     until_s: u32,
 ) -> Vec<(u32, Vec<Track>)> {
-    let arrivals: Vec<_> = observations.iter().map(|o| (o.t, o.clone())).collect();
+    let mut arrivals: Vec<_> = observations.iter().map(|o| (o.t, o.clone())).collect();
+    arrivals.sort_by_key(|(t, o)| (*t, o.id));
     run_arrivals(cfg, sensors, &arrivals, until_s).0
 }
 
@@ -439,7 +440,6 @@ fn adsb_reports_make_a_manned_aircraft_track_keyed_by_its_icao_address() {
             ids,
         );
     }
-    scene.observations.sort_by_key(|o| (o.t, o.id));
     let reports = run(TrackerConfig::default(), &[], &scene.observations, 30);
     let (_, tracks) = &reports[30];
     assert_eq!(tracks.len(), 2, "{tracks:?}");
@@ -474,7 +474,6 @@ fn a_sighting_updates_the_track_it_describes() {
         sigma_dist_rel: 0.3,
     };
     scene.push(t_s, "agent-3", SensorKind::Agent, agent, m);
-    scene.observations.sort_by_key(|o| (o.t, o.id));
     let reports = run(
         TrackerConfig::default(),
         &[radar_sensor(1.0)],
@@ -640,7 +639,6 @@ fn the_link_an_rf_direction_finder_hears_goes_to_the_radar_track_it_points_at() 
         };
         scene.push_with(t_s, "rfdf-1", SensorKind::RfDf, df, m, ids);
     }
-    scene.observations.sort_by_key(|o| (o.t, o.id));
     let reports = run(
         TrackerConfig::default(),
         &[radar_sensor(0.0)],
